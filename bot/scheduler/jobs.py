@@ -1,0 +1,173 @@
+"""Due work in the `jobs` table: enqueue it once, claim it with a lease, record how it ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Job, JobStatus
+from models.base import utcnow
+
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    team_id: str
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    run_at: datetime
+    expires_at: datetime | None
+    attempts: int
+    max_attempts: int
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    kind: str,
+    key: str,
+    run_at: datetime | None = None,
+    payload: dict[str, Any] | None = None,
+    expires_at: datetime | None = None,
+    max_attempts: int = 5,
+) -> bool:
+    """Add work unless work of this kind and key exists already; True when added."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Job)
+        .values(
+            team_id=team_id,
+            kind=kind,
+            dedupe_key=key[:255],
+            payload=payload or {},
+            run_at=run_at or utcnow(),
+            expires_at=expires_at,
+            status=JobStatus.PENDING,
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[Job.kind, Job.dedupe_key])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
+        and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
+    )
+
+
+async def claim_due(
+    *,
+    session: AsyncSession,
+    owner: str,
+    limit: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+    kinds: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[ClaimedJob]:
+    """Take up to `limit` due jobs (or jobs whose holder's lease ran out) for `owner`.
+
+    On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets concurrent schedulers take disjoint rows; on
+    SQLite the database write lock serialises claims. Either way the conditional update is the
+    final word: a row is claimed by whoever changed it.
+    """
+    now = now or utcnow()
+    query = select(Job).where(_due(now)).order_by(Job.run_at, Job.id).limit(limit)
+    if kinds:
+        query = query.where(Job.kind.in_(kinds))
+    rows = (await session.scalars(query.with_for_update(skip_locked=True))).all()
+    claimed: list[ClaimedJob] = []
+    for job in rows:
+        job.status = JobStatus.RUNNING
+        job.lease_owner = owner
+        job.lease_expires_at = now + lease
+        job.attempts += 1
+        claimed.append(
+            ClaimedJob(
+                id=job.id,
+                team_id=job.team_id,
+                kind=job.kind,
+                dedupe_key=job.dedupe_key,
+                payload=dict(job.payload or {}),
+                run_at=job.run_at,
+                expires_at=job.expires_at,
+                attempts=job.attempts,
+                max_attempts=job.max_attempts,
+            )
+        )
+    await session.flush()
+    return claimed
+
+
+async def finish(
+    *,
+    session: AsyncSession,
+    job_id: int,
+    owner: str,
+    status: JobStatus,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record the end of a job; False when `owner` no longer holds it (its lease ran out)."""
+    outcome = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == owner, Job.status == JobStatus.RUNNING)
+        .values(
+            status=status,
+            result=result,
+            last_error=error,
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    return bool(getattr(outcome, "rowcount", 0))
+
+
+async def retry_later(
+    *, session: AsyncSession, job_id: int, owner: str, run_at: datetime, error: str
+) -> bool:
+    """Put a failed attempt back in the queue for another try at `run_at`."""
+    outcome = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == owner, Job.status == JobStatus.RUNNING)
+        .values(
+            status=JobStatus.PENDING,
+            run_at=run_at,
+            last_error=error,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    return bool(getattr(outcome, "rowcount", 0))
+
+
+async def upcoming(
+    *, session: AsyncSession, team_id: str | None = None, after_id: int | None = None, limit: int = 100
+) -> list[Job]:
+    """Pending and running work, soonest first."""
+    query = (
+        select(Job)
+        .where(Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+    )
+    if team_id:
+        query = query.where(Job.team_id == team_id)
+    if after_id is not None:
+        query = query.where(Job.id > after_id)
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,121 @@
+"""One pass of the scheduler: plan what became due, then claim and run due jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.metrics import JOBS_FINISHED, SCHEDULER_LAG
+from bot.scheduler import jobs
+from bot.scheduler.registry import JOB_HANDLERS, PLANNERS, JobContext, SkipJob
+from bot.uow import unit_of_work
+from models import JobStatus
+from models.base import utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _load_features() -> None:
+    """Importing the feature modules registers their job handlers and planners."""
+    import bot.jobs  # noqa: F401
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+class JobRunner:
+    def __init__(self, runtime: Runtime, *, batch: int = 50, concurrency: int = 8) -> None:
+        _load_features()
+        self.runtime = runtime
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.batch = batch
+        self.concurrency = concurrency
+        self._lock = asyncio.Lock()
+
+    async def tick(self) -> int:
+        """Plan, then run due jobs until none is left; returns how many ran."""
+        if self._lock.locked():
+            return 0
+        async with self._lock:
+            await self.plan()
+            total = 0
+            while True:
+                ran = await self.run_due()
+                total += ran
+                if ran < self.batch:
+                    return total
+
+    async def plan(self) -> None:
+        now = utcnow()
+        for name, plan in PLANNERS.items():
+            try:
+                await plan(self.runtime, now)
+            except Exception:
+                log.exception("planner %s failed", name)
+
+    async def run_due(self) -> int:
+        async with unit_of_work(self.runtime.session_factory) as session:
+            claimed = await jobs.claim_due(session=session, owner=self.owner, limit=self.batch)
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def run(job: jobs.ClaimedJob) -> None:
+            async with gate:
+                await self.run_one(job)
+
+        await asyncio.gather(*(run(job) for job in claimed))
+        return len(claimed)
+
+    async def run_one(self, job: jobs.ClaimedJob) -> None:
+        now = utcnow()
+        SCHEDULER_LAG.labels(kind=job.kind).observe(max((now - job.run_at).total_seconds(), 0.0))
+        handler = JOB_HANDLERS.get(job.kind)
+        status, result, error = JobStatus.DONE, None, None
+        if handler is None:
+            status, error = JobStatus.FAILED, f"no handler for job kind {job.kind!r}"
+        elif job.expires_at is not None and now > job.expires_at:
+            status, error = JobStatus.SKIPPED, "missed while no scheduler ran; no longer meaningful"
+            log.info(
+                "skipping %s %s: due %s, expired %s", job.kind, job.dedupe_key, job.run_at, job.expires_at
+            )
+        else:
+            try:
+                result = await handler(JobContext(runtime=self.runtime, job=job, now=now))
+            except SkipJob as exc:
+                status, error = JobStatus.SKIPPED, str(exc)
+                log.info("skipping %s %s: %s", job.kind, job.dedupe_key, exc)
+            except Exception as exc:
+                log.exception("job %s %s failed (attempt %s)", job.kind, job.dedupe_key, job.attempts)
+                if job.attempts < job.max_attempts:
+                    async with unit_of_work(self.runtime.session_factory) as session:
+                        await jobs.retry_later(
+                            session=session,
+                            job_id=job.id,
+                            owner=self.owner,
+                            run_at=utcnow() + backoff(job.attempts),
+                            error=repr(exc),
+                        )
+                    return
+                status, error = JobStatus.FAILED, repr(exc)
+        async with unit_of_work(self.runtime.session_factory) as session:
+            held = await jobs.finish(
+                session=session,
+                job_id=job.id,
+                owner=self.owner,
+                status=status,
+                result=result,
+                error=error,
+            )
+        if not held:
+            log.warning("job %s finished after its lease was taken over", job.id)
+        JOBS_FINISHED.labels(kind=job.kind, status=status).inc()

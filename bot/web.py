@@ -1,0 +1,160 @@
+"""The FastAPI app: Slack's request URL, the admin API, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot import migrate
+from bot.api.errors import install_error_handlers
+from bot.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings, SettingsError, get_settings
+from bot.slack_app import build_bolt_app
+
+log = logging.getLogger(__name__)
+
+
+class MetricsMiddleware:
+    """Counts requests and their latency by route template (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def record_status(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
+            HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+
+
+async def prepare_schema(settings: Settings) -> None:
+    """SQLite applies pending migrations itself; PostgreSQL refuses an outdated schema."""
+    if settings.is_sqlite:
+        await migrate.upgrade_async(settings.database_url)
+    elif await migrate.pending(settings.database_url):
+        raise SettingsError("DATABASE_URL: the database schema is outdated; run `switchboard migrate` first")
+
+
+async def start(runtime: Runtime, *, scheduler: bool) -> None:
+    """Connect Socket Mode and start the scheduler, as settings ask."""
+    runtime.bolt = build_bolt_app(runtime)
+    settings = runtime.settings
+    if scheduler and settings.switchboard_scheduler == "on":
+        from bot.scheduler.service import SchedulerService
+
+        runtime.scheduler = SchedulerService(runtime)
+        await runtime.scheduler.start()
+
+
+def create_app(
+    settings: Settings | None = None, *, manage_schema: bool = True, scheduler: bool = True
+) -> FastAPI:
+    """The web process. Tests pass their own settings and skip schema management."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or get_settings()
+        resolved.require_slack()
+        if manage_schema:
+            await prepare_schema(resolved)
+        runtime = build_runtime(resolved)
+        app.state.runtime = runtime
+        socket_handler = None
+        try:
+            await start(runtime, scheduler=scheduler)
+            assert runtime.bolt is not None
+            app.state.slack_handler = AsyncSlackRequestHandler(runtime.bolt)
+            if resolved.socket_mode and resolved.slack_app_token:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                socket_handler = AsyncSocketModeHandler(
+                    runtime.bolt, resolved.slack_app_token.get_secret_value()
+                )
+                await socket_handler.connect_async()
+                log.info("connected to Slack in Socket Mode")
+            yield
+        finally:
+            if socket_handler is not None:
+                await socket_handler.close_async()
+            await runtime.close()
+
+    app = FastAPI(
+        title="Switchboard admin API",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
+    @app.get("/slack/install", include_in_schema=False)
+    async def slack_install(request: Request) -> Response:
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
+    @app.get("/slack/oauth_redirect", include_in_schema=False)
+    async def slack_oauth_redirect(request: Request) -> Response:
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            return Response(
+                content='{"status": "unavailable", "message": "database unreachable"}',
+                status_code=503,
+                media_type="application/json",
+            )
+        return Response(content='{"status": "ready"}', media_type="application/json")
+
+    @app.get("/metrics", tags=["health"])
+    async def metrics() -> Response:
+        return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from bot.api.routes import api_router
+
+    app.include_router(api_router, prefix="/api/v1")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory bot.web:app_factory`."""
+    return create_app()

@@ -1,0 +1,185 @@
+"""`/whoowns`: find who owns a product area, feature, service or process."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import Conflict
+from bot.services import areas as area_service
+from bot.services.area_index import MatchKind
+from bot.services.area_schema import AreaIn
+from bot.services.ownership import announce_owner_change
+from bot.uow import slack_unit_of_work
+from bot.views.common import context as context_block
+from bot.views.whoowns import (
+    WhoOwnsId,
+    ambiguous_choices,
+    area_added,
+    area_card,
+    area_card_text,
+    area_modal,
+    not_found,
+    usage,
+)
+
+HELP_WORDS = {"", "help", "-h", "--help", "?"}
+
+
+class AddAreaMetadata(BaseModel):
+    """Carried through the "Add it" modal in `private_metadata`."""
+
+    channel_id: str | None = None
+    query: str = ""
+
+
+async def answer(
+    *, session: AsyncSession, context: AsyncBoltContext, team_id: str, query: str
+) -> tuple[str, list[Block]]:
+    """The fallback text and blocks answering "who owns `query`"."""
+    result, found = await area_service.search_areas(
+        session=session, cache=context["area_cache"], team_id=team_id, query=query
+    )
+    if result.kind == MatchKind.CONFIDENT and found:
+        return area_card_text(found[0]), area_card(found[0])
+    if result.kind == MatchKind.AMBIGUOUS and found:
+        return f"Several areas match {query}", ambiguous_choices(query, found)
+    return f"No owner found for {query}", not_found(query, found)
+
+
+async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+    query = (command.get("text") or "").strip()
+    if query.lower() in HELP_WORDS:
+        await ack(text="Usage: /whoowns <what>", blocks=usage(), response_type="ephemeral")
+        return
+    async with slack_unit_of_work(context) as session:
+        text, blocks = await answer(session=session, context=context, team_id=command["team_id"], query=query)
+    await ack(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def share_answer(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    async with slack_unit_of_work(context) as session:
+        area = await area_service.get_by_slug(
+            session=session, team_id=str(context.team_id), slug=action["value"]
+        )
+        blocks = area_card(area, shareable=False)
+        text = area_card_text(area)
+    blocks.append(context_block(f"Shared by <@{body['user']['id']}> via /whoowns"))
+    await respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
+    await respond(delete_original=True)
+
+
+async def pick_match(
+    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    async with slack_unit_of_work(context) as session:
+        area = await area_service.get_by_slug(
+            session=session, team_id=str(context.team_id), slug=action["value"]
+        )
+        blocks = area_card(area)
+        text = area_card_text(area)
+    await respond(text=text, blocks=blocks, replace_original=True)
+
+
+async def open_add_modal(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    await ack()
+    metadata = AddAreaMetadata(
+        channel_id=(body.get("channel") or {}).get("id"), query=action.get("value", "")
+    )
+    await client.views_open(
+        trigger_id=body["trigger_id"],
+        view=area_modal(name=metadata.query, private_metadata=metadata.model_dump_json()),
+    )
+
+
+def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
+    values = view["state"]["values"]
+
+    def pick(block: str, action: str, key: str) -> Any:
+        return (values.get(block, {}).get(action) or {}).get(key)
+
+    aliases = pick(WhoOwnsId.ALIASES_BLOCK, WhoOwnsId.ALIASES, "value") or ""
+    return {
+        "name": pick(WhoOwnsId.NAME_BLOCK, WhoOwnsId.NAME, "value") or "",
+        "owner": pick(WhoOwnsId.OWNER_BLOCK, WhoOwnsId.OWNER, "selected_user"),
+        "team": pick(WhoOwnsId.TEAM_BLOCK, WhoOwnsId.TEAM, "value"),
+        "backups": pick(WhoOwnsId.BACKUPS_BLOCK, WhoOwnsId.BACKUPS, "selected_users") or [],
+        "channel": pick(WhoOwnsId.CHANNEL_BLOCK, WhoOwnsId.CHANNEL, "selected_channel"),
+        "description": pick(WhoOwnsId.DESCRIPTION_BLOCK, WhoOwnsId.DESCRIPTION, "value") or "",
+        "aliases": [a.strip() for a in re.split(r"[,\n]", aliases) if a.strip()],
+    }
+
+
+_FIELD_BLOCKS = {
+    "name": WhoOwnsId.NAME_BLOCK,
+    "owner": WhoOwnsId.OWNER_BLOCK,
+    "team": WhoOwnsId.TEAM_BLOCK,
+    "backups": WhoOwnsId.BACKUPS_BLOCK,
+    "channel": WhoOwnsId.CHANNEL_BLOCK,
+    "description": WhoOwnsId.DESCRIPTION_BLOCK,
+    "aliases": WhoOwnsId.ALIASES_BLOCK,
+}
+
+
+async def submit_area(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    try:
+        data = AreaIn.model_validate(_modal_values(view))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        block = _FIELD_BLOCKS.get(str(first["loc"][0]), WhoOwnsId.NAME_BLOCK)
+        await ack(response_action="errors", errors={block: str(first["msg"])})
+        return
+    user_id = body["user"]["id"]
+    team_id = body["user"].get("team_id") or body["team"]["id"]
+    try:
+        async with slack_unit_of_work(context) as session:
+            area = await area_service.create_area(session=session, team_id=team_id, data=data)
+            await announce_owner_change(
+                session=session,
+                settings=context["settings"],
+                area=area,
+                previous_owner=None,
+                by=user_id,
+            )
+            confirmation = area_added(area)
+    except Conflict as exc:
+        await ack(response_action="errors", errors={WhoOwnsId.NAME_BLOCK: str(exc)})
+        return
+    await ack()
+    context["runtime"].wake_scheduler()
+    metadata = AddAreaMetadata.model_validate_json(view.get("private_metadata") or "{}")
+    channel = metadata.channel_id or user_id
+    if channel.startswith("D") or channel == user_id:
+        await client.chat_postMessage(channel=user_id, text=confirmation)
+    else:
+        await client.chat_postEphemeral(channel=channel, user=user_id, text=confirmation)
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/whoowns")(whoowns_command)
+    app.action(WhoOwnsId.SHARE)(share_answer)
+    app.action(re.compile(f"^{WhoOwnsId.PICK}(:|$)"))(pick_match)
+    app.action(WhoOwnsId.ADD)(open_add_modal)
+    app.view(WhoOwnsId.AREA_MODAL)(submit_area)

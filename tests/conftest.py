@@ -1,0 +1,182 @@
+"""Test harness: a database per test (SQLite always; PostgreSQL when SWITCHBOARD_TEST_POSTGRES_URL
+is set, where an unreachable server fails the run), the Slack emulator, and the ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+import models
+from bot.db import create_engine
+from bot.emulator import BOT_TOKEN, BOT_USER_ID, SlackEmulator
+from bot.runtime import Runtime
+from bot.scheduler.runner import JobRunner
+from bot.settings import Settings, load_settings
+from bot.web import create_app
+from tests.slack_requests import SIGNING_SECRET, SlackSender
+
+POSTGRES_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(POSTGRES_ENV) else [])
+
+
+def _admin_url() -> str:
+    url = os.environ[POSTGRES_ENV]
+    return url if "+asyncpg" in url else url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def _create_pg_database() -> str:
+    base = make_url(_admin_url())
+    name = f"switchboard_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:
+        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL is unreachable: {exc}")
+    finally:
+        await engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """One scratch PostgreSQL database for the session, with the schema created once."""
+    if "postgresql" not in BACKENDS:
+        yield None
+        return
+    url = asyncio.run(_create_pg_database())
+
+    async def create_schema() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(models.Base.metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create_schema())
+    yield url
+    asyncio.run(_drop_pg_database(url))
+
+
+async def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in models.Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+) -> AsyncIterator[str]:
+    """A database with the current schema and no rows, private to this test."""
+    if request.param == "postgresql":
+        assert postgres_database is not None
+        await _empty_tables(postgres_database)
+        yield postgres_database
+        return
+    url = f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(models.Base.metadata.create_all)
+    await engine.dispose()
+    yield url
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SlackEmulator]:
+    emu = SlackEmulator()
+    emu.add_user("U0ALICE", "alice", tz="Europe/Berlin")
+    emu.add_user("U0BOB", "bob")
+    emu.add_user("U0CAROL", "carol")
+    emu.add_user("U0DAVE", "dave")
+    emu.add_channel("C0GENERAL", "general", members=["U0ALICE", "U0BOB", BOT_USER_ID])
+    emu.add_channel("C0OWNERS", "ownership", members=[BOT_USER_ID])
+    emu.add_channel("C0FEEDBACK", "feedback", members=[BOT_USER_ID])
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, emulator: SlackEmulator, settings_overrides: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": emulator.url,
+        "ownership_channel": "C0OWNERS",
+        "feedback_channel": "C0FEEDBACK",
+        "admin_api_tokens": "test-admin-token",
+        "switchboard_scheduler": "off",
+        "_env_file": None,
+    }
+    values.update(settings_overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings, manage_schema=False, scheduler=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def runtime(app: Any) -> Runtime:
+    result: Runtime = app.state.runtime
+    return result
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://switchboard.test") as client:
+        yield client
+
+
+@pytest.fixture
+def slack(http: httpx.AsyncClient, emulator: SlackEmulator) -> SlackSender:
+    return SlackSender(http, emulator)
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    http.headers["Authorization"] = "Bearer test-admin-token"
+    return http
+
+
+@pytest.fixture
+def run_jobs(runtime: Runtime) -> Any:
+    """Run one scheduler pass (plan + every due job) and return how many jobs ran."""
+    runner = JobRunner(runtime)
+
+    async def run() -> int:
+        return await runner.tick()
+
+    return run
