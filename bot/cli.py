@@ -46,7 +46,10 @@ def run(
         fail(str(exc))
     resolved_port = port or int(os.environ.get("PORT", "3000"))
     uvicorn.run(
-        create_app(settings, manage_schema=False), host=host, port=resolved_port, log_config=None,
+        create_app(settings, manage_schema=False),
+        host=host,
+        port=resolved_port,
+        log_config=None,
         proxy_headers=True,
     )
 
@@ -65,7 +68,7 @@ def scheduler() -> None:
     except SettingsError as exc:
         fail(str(exc))
 
-    async def main() -> None:
+    async def serve() -> None:
         runtime = build_runtime(settings)
         service = SchedulerService(runtime)
         runtime.scheduler = service
@@ -79,7 +82,7 @@ def scheduler() -> None:
         finally:
             await runtime.close()
 
-    asyncio.run(main())
+    asyncio.run(serve())
 
 
 @app.command()
@@ -94,6 +97,15 @@ def migrate(revision: str = typer.Argument("heads", help="Target revision.")) ->
         fail(str(exc))
     migrations.upgrade(settings.database_url, revision)
     typer.echo(f"database is at {', '.join(sorted(migrations.head_revisions(settings.database_url)))}")
+
+
+@app.command()
+def demo() -> None:
+    """Play the whole product end to end against a built-in Slack emulator and SQLite."""
+    from bot.demo import run_demo
+
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(run_demo())
 
 
 def main() -> None:

@@ -34,7 +34,9 @@ async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: Asy
         return
     team_id = event.get("team") or str(context.team_id)
     async with slack_unit_of_work(context) as session:
-        text, blocks = await answer(session=session, context=context, team_id=team_id, query=query)
+        text, blocks = await answer(
+            session=session, context=context, team_id=team_id, query=query, shareable=False
+        )
     await client.chat_postMessage(
         channel=event["channel"], thread_ts=thread_ts, text=text, blocks=as_dicts(blocks)
     )

@@ -40,14 +40,19 @@ class AddAreaMetadata(BaseModel):
 
 
 async def answer(
-    *, session: AsyncSession, context: AsyncBoltContext, team_id: str, query: str
+    *,
+    session: AsyncSession,
+    context: AsyncBoltContext,
+    team_id: str,
+    query: str,
+    shareable: bool = True,
 ) -> tuple[str, list[Block]]:
     """The fallback text and blocks answering "who owns `query`"."""
     result, found = await area_service.search_areas(
         session=session, cache=context["area_cache"], team_id=team_id, query=query
     )
     if result.kind == MatchKind.CONFIDENT and found:
-        return area_card_text(found[0]), area_card(found[0])
+        return area_card_text(found[0]), area_card(found[0], shareable=shareable)
     if result.kind == MatchKind.AMBIGUOUS and found:
         return f"Several areas match {query}", ambiguous_choices(query, found)
     return f"No owner found for {query}", not_found(query, found)

@@ -21,8 +21,8 @@ from bot.emulator import BOT_TOKEN, BOT_USER_ID, SlackEmulator
 from bot.runtime import Runtime
 from bot.scheduler.runner import JobRunner
 from bot.settings import Settings, load_settings
+from bot.slack_driver import SIGNING_SECRET, SlackSender
 from bot.web import create_app
-from tests.slack_requests import SIGNING_SECRET, SlackSender
 
 POSTGRES_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(POSTGRES_ENV) else [])

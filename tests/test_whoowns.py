@@ -11,8 +11,8 @@ from bot.emulator import SlackEmulator
 from bot.runtime import Runtime
 from bot.services import areas as area_service
 from bot.services.area_schema import AreaIn
+from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
-from tests.slack_requests import SlackSender
 
 TEAM = "T0SWITCH"
 
@@ -27,9 +27,15 @@ async def add_areas(runtime: Runtime, *areas: dict[str, Any]) -> None:
 async def directory(runtime: Runtime) -> None:
     await add_areas(
         runtime,
-        {"name": "Billing", "owner": "U0BOB", "team": "Payments", "backups": ["U0CAROL"],
-         "channel": "C0GENERAL", "aliases": ["invoices", "payments"],
-         "links": [{"title": "Runbook", "url": "https://wiki.example.com/billing"}]},
+        {
+            "name": "Billing",
+            "owner": "U0BOB",
+            "team": "Payments",
+            "backups": ["U0CAROL"],
+            "channel": "C0GENERAL",
+            "aliases": ["invoices", "payments"],
+            "links": [{"title": "Runbook", "url": "https://wiki.example.com/billing"}],
+        },
         {"name": "Bulk export", "owner": "U0CAROL", "description": "CSV and XLSX exports of reports"},
         {"name": "Bulk import", "owner": "U0DAVE"},
         {"name": "Search", "owner": "U0ALICE", "kind": "feature"},
@@ -144,15 +150,16 @@ async def test_add_it_opens_modal_prefilled_and_submission_creates_area(
         "area_aliases": {"aliases": {"type": "plain_text_input", "value": "dwh, warehouse"}},
         "area_description": {"description": {"type": "plain_text_input", "value": None}},
     }
-    response = await slack.view_submission(
-        "area_create", values, private_metadata=view["private_metadata"]
-    )
+    response = await slack.view_submission("area_create", values, private_metadata=view["private_metadata"])
     assert response.status_code == 200
     await emulator.wait_for("chat.postEphemeral")
     async with unit_of_work(runtime.session_factory) as session:
         area = await area_service.get_by_slug(session=session, team_id=TEAM, slug="data-warehouse")
         assert (area.owner, area.team, area.backups, area.aliases) == (
-            "U0DAVE", "Data", ["U0BOB"], ["dwh", "warehouse"]
+            "U0DAVE",
+            "Data",
+            ["U0BOB"],
+            ["dwh", "warehouse"],
         )
     await run_jobs()
     (announcement,) = emulator.calls_to("chat.postMessage", channel="C0OWNERS")

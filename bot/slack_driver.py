@@ -1,4 +1,7 @@
-"""Signed, real-shaped Slack requests sent into the ASGI app (shapes from Slack's API docs)."""
+"""Signed, real-shaped Slack requests sent into the ASGI app (shapes from Slack's API docs).
+
+Used by the tests and by `switchboard demo` to drive Switchboard the way Slack does.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,12 @@ class SlackSender:
         return await self.post_form({"payload": json.dumps(payload)}, **kwargs)
 
     async def command(
-        self, command: str, text: str = "", *, user: str = "U0ALICE", channel: str = "C0GENERAL",
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
         **kwargs: Any,
     ) -> httpx.Response:
         n = next(_counter)
@@ -179,7 +187,9 @@ class SlackSender:
         }
         return await self.post_payload(payload, **kwargs)
 
-    async def global_shortcut(self, callback_id: str, *, user: str = "U0ALICE", **kwargs: Any) -> httpx.Response:
+    async def global_shortcut(
+        self, callback_id: str, *, user: str = "U0ALICE", **kwargs: Any
+    ) -> httpx.Response:
         payload = {
             "type": "shortcut",
             "callback_id": callback_id,
@@ -192,7 +202,11 @@ class SlackSender:
         return await self.post_payload(payload, **kwargs)
 
     async def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         body = {
@@ -204,7 +218,12 @@ class SlackSender:
             "event_id": event_id or f"Ev{next(_counter):010d}",
             "event_time": int(time.time()),
             "authorizations": [
-                {"team_id": self.team_id, "user_id": "U0SWITCHBOT", "is_bot": True, "is_enterprise_install": False}
+                {
+                    "team_id": self.team_id,
+                    "user_id": "U0SWITCHBOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
             ],
             "is_ext_shared_channel": False,
             "event_context": "4-eyJldCI6ImFwcF9tZW50aW9uIn0",
