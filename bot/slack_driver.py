@@ -43,7 +43,8 @@ class SlackSender:
         secret: str = SIGNING_SECRET,
         timestamp: int | None = None,
     ) -> httpx.Response:
-        all_headers = {"Content-Type": content_type, **sign(body, secret=secret, timestamp=timestamp)}
+        all_headers: dict[str, str] = {"Content-Type": content_type}
+        all_headers.update(sign(body, secret=secret, timestamp=timestamp))
         all_headers.update(headers or {})
         return await self.http.post("/slack/events", content=body, headers=all_headers)
 

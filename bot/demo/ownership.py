@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.demo.stage import Stage
 from bot.emulator import TEAM_ID
 from bot.services import areas as area_service
 from bot.services.area_schema import AreaIn
 from bot.uow import unit_of_work
 
-DIRECTORY = [
+DIRECTORY: list[dict[str, Any]] = [
     {
         "name": "Billing",
         "owner": "U0BEN",
