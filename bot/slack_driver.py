@@ -22,7 +22,7 @@ _counter = itertools.count(1)
 
 def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
     stamp = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body) or ""
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
 
