@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.demo.stage import Stage
@@ -9,6 +10,7 @@ from bot.emulator import TEAM_ID
 from bot.services import areas as area_service
 from bot.services.area_schema import AreaIn
 from bot.uow import unit_of_work
+from models.base import utcnow
 
 DIRECTORY: list[dict[str, Any]] = [
     {
@@ -60,4 +62,30 @@ async def run(stage: Stage) -> None:
         }
     )
     await stage.emulator.wait_for("chat.postMessage", where=lambda c: c.get("channel") == "C0GENERAL")
+    stage.show_new()
+    await confirmation(stage)
+
+
+async def confirmation(stage: Stage) -> None:
+    """An owner is asked to re-confirm on schedule, answers Yes, and sees it on their App Home."""
+    async with unit_of_work(stage.runtime.session_factory) as session:
+        billing = await area_service.get_by_slug(session=session, team_id=TEAM_ID, slug="billing")
+        billing.last_confirmed_at = utcnow() - timedelta(days=billing.confirm_every_days + 10)
+    stage.step(
+        f"{billing.confirm_every_days + 10} days on, nobody has re-confirmed *Billing*; the scheduler runs"
+    )
+    await stage.run_scheduler()
+    stage.show_new()
+
+    stage.step("@ben clicks [Yes] in that DM")
+    dm = stage.emulator.messages["D0BEN"][-1]
+    await stage.slack.block_action(
+        "ownership_confirm", str(billing.id), user="U0BEN", channel="D0BEN", message=dm
+    )
+    await stage.emulator.wait_for("response_url", where=lambda c: "Billing" in str(c.get("text", "")))
+    stage.show_new()
+
+    stage.step("@ben opens Switchboard's App Home")
+    await stage.slack.event({"type": "app_home_opened", "user": "U0BEN", "channel": "D0BEN", "tab": "home"})
+    await stage.emulator.wait_for("views.publish")
     stage.show_new()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,41 +77,66 @@ async def claim_due(
     owner: str,
     limit: int = 20,
     lease: timedelta = DEFAULT_LEASE,
-    kinds: list[str] | None = None,
+    kinds: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> list[ClaimedJob]:
     """Take up to `limit` due jobs (or jobs whose holder's lease ran out) for `owner`.
 
-    On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets concurrent schedulers take disjoint rows; on
-    SQLite the database write lock serialises claims. Either way the conditional update is the
-    final word: a row is claimed by whoever changed it.
+    One statement picks and claims the rows, so two claimers never take the same row: on
+    PostgreSQL the inner select locks with `FOR UPDATE SKIP LOCKED` (concurrent schedulers take
+    disjoint rows); SQLite runs the whole statement under its write lock, so a claimer that
+    waited sees the rows the other one took as no longer due and picks the next.
+
+    `kinds` limits the claim to work this process knows how to do: a replica on older code
+    during a rolling deploy leaves newer kinds alone instead of failing them.
     """
     now = now or utcnow()
-    query = select(Job).where(_due(now)).order_by(Job.run_at, Job.id).limit(limit)
-    if kinds:
-        query = query.where(Job.kind.in_(kinds))
-    rows = (await session.scalars(query.with_for_update(skip_locked=True))).all()
-    claimed: list[ClaimedJob] = []
-    for job in rows:
-        job.status = JobStatus.RUNNING
-        job.lease_owner = owner
-        job.lease_expires_at = now + lease
-        job.attempts += 1
-        claimed.append(
-            ClaimedJob(
-                id=job.id,
-                team_id=job.team_id,
-                kind=job.kind,
-                dedupe_key=job.dedupe_key,
-                payload=dict(job.payload or {}),
-                run_at=job.run_at,
-                expires_at=job.expires_at,
-                attempts=job.attempts,
-                max_attempts=job.max_attempts,
-            )
+    if kinds is not None and not kinds:
+        return []
+    candidates = select(Job.id).where(_due(now)).order_by(Job.run_at, Job.id).limit(limit)
+    if kinds is not None:
+        candidates = candidates.where(Job.kind.in_(sorted(kinds)))
+    # A CTE rather than `IN (subquery)`: PostgreSQL may re-run a plain subquery while the
+    # update proceeds, and with SKIP LOCKED each re-run picks further rows (LIMIT ignored).
+    # A locking CTE is materialised once.
+    picked = candidates.with_for_update(skip_locked=True).cte("picked")
+    rows = await session.execute(
+        update(Job)
+        .where(Job.id.in_(select(picked.c.id)), _due(now))
+        .values(
+            status=JobStatus.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            attempts=Job.attempts + 1,
         )
-    await session.flush()
-    return claimed
+        .returning(
+            Job.id,
+            Job.team_id,
+            Job.kind,
+            Job.dedupe_key,
+            Job.payload,
+            Job.run_at,
+            Job.expires_at,
+            Job.attempts,
+            Job.max_attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [
+        ClaimedJob(
+            id=row.id,
+            team_id=row.team_id,
+            kind=row.kind,
+            dedupe_key=row.dedupe_key,
+            payload=dict(row.payload or {}),
+            run_at=row.run_at,
+            expires_at=row.expires_at,
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda job: (job.run_at, job.id))
 
 
 async def finish(
@@ -157,9 +183,13 @@ async def retry_later(
 
 
 async def upcoming(
-    *, session: AsyncSession, team_id: str | None = None, after_id: int | None = None, limit: int = 100
+    *,
+    session: AsyncSession,
+    team_id: str | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 100,
 ) -> list[Job]:
-    """Pending and running work, soonest first."""
+    """Pending and running work, soonest first, starting after the (run_at, id) `after`."""
     query = (
         select(Job)
         .where(Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
@@ -168,6 +198,7 @@ async def upcoming(
     )
     if team_id:
         query = query.where(Job.team_id == team_id)
-    if after_id is not None:
-        query = query.where(Job.id > after_id)
+    if after is not None:
+        run_at, job_id = after
+        query = query.where(or_(Job.run_at > run_at, and_(Job.run_at == run_at, Job.id > job_id)))
     return list((await session.scalars(query)).all())

@@ -7,11 +7,12 @@ import logging
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.metrics import JOBS_FINISHED, SCHEDULER_LAG
 from bot.scheduler import jobs
+from bot.scheduler.locks import try_exclusive
 from bot.scheduler.registry import JOB_HANDLERS, PLANNERS, JobContext, SkipJob
 from bot.uow import unit_of_work
 from models import JobStatus
@@ -33,51 +34,81 @@ def backoff(attempts: int) -> timedelta:
 
 
 class JobRunner:
-    def __init__(self, runtime: Runtime, *, batch: int = 50, concurrency: int = 8) -> None:
+    """Claims due jobs under a lease and runs them; any number may share one database.
+
+    `now` may be given to `tick` so that tests (and the demo) can look at a later moment without
+    waiting for it; handlers see it as `JobContext.now`.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        batch: int = 50,
+        concurrency: int = 8,
+        lease: timedelta = jobs.DEFAULT_LEASE,
+    ) -> None:
         _load_features()
         self.runtime = runtime
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch = batch
         self.concurrency = concurrency
+        self.lease = lease
         self._lock = asyncio.Lock()
 
-    async def tick(self) -> int:
+    async def tick(self, now: datetime | None = None) -> int:
         """Plan, then run due jobs until none is left; returns how many ran."""
         if self._lock.locked():
             return 0
         async with self._lock:
-            await self.plan()
+            await self.plan(now)
             total = 0
             while True:
-                ran = await self.run_due()
+                ran = await self.run_due(now)
                 total += ran
                 if ran < self.batch:
                     return total
 
-    async def plan(self) -> None:
-        now = utcnow()
-        for name, plan in PLANNERS.items():
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait for a running tick to end (used at shutdown, before the engine is closed)."""
+        async with asyncio.timeout(timeout), self._lock:
+            return
+
+    async def plan(self, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        for name, plan in list(PLANNERS.items()):
             try:
-                await plan(self.runtime, now)
+                async with try_exclusive(self.runtime.engine, f"planner:{name}") as held:
+                    if not held:
+                        log.debug("planner %s is running elsewhere; skipped this tick", name)
+                        continue
+                    await plan(self.runtime, now)
             except Exception:
                 log.exception("planner %s failed", name)
 
-    async def run_due(self) -> int:
+    async def run_due(self, now: datetime | None = None) -> int:
         async with unit_of_work(self.runtime.session_factory) as session:
-            claimed = await jobs.claim_due(session=session, owner=self.owner, limit=self.batch)
+            claimed = await jobs.claim_due(
+                session=session,
+                owner=self.owner,
+                limit=self.batch,
+                lease=self.lease,
+                kinds=set(JOB_HANDLERS),
+                now=now,
+            )
         if not claimed:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
 
         async def run(job: jobs.ClaimedJob) -> None:
             async with gate:
-                await self.run_one(job)
+                await self.run_one(job, now)
 
         await asyncio.gather(*(run(job) for job in claimed))
         return len(claimed)
 
-    async def run_one(self, job: jobs.ClaimedJob) -> None:
-        now = utcnow()
+    async def run_one(self, job: jobs.ClaimedJob, now: datetime | None = None) -> None:
+        now = now or utcnow()
         SCHEDULER_LAG.labels(kind=job.kind).observe(max((now - job.run_at).total_seconds(), 0.0))
         handler = JOB_HANDLERS.get(job.kind)
         status, result, error = JobStatus.DONE, None, None
@@ -102,7 +133,7 @@ class JobRunner:
                             session=session,
                             job_id=job.id,
                             owner=self.owner,
-                            run_at=utcnow() + backoff(job.attempts),
+                            run_at=now + backoff(job.attempts),
                             error=repr(exc),
                         )
                     return

@@ -1,0 +1,262 @@
+""" "Still yours?" answers (Yes / Hand over to… / Not me) and the App Home's "Areas I own"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import Conflict, UserError
+from bot.services import ownership as ownership_service
+from bot.services.areas import list_owned_by
+from bot.text import escape_mrkdwn, user_mention
+from bot.uow import session_factory_of, slack_unit_of_work
+from bot.views.common import as_dicts, section
+from bot.views.ownership import (
+    HandOverMetadata,
+    OwnershipId,
+    confirmed_reply,
+    disowned_reply,
+    hand_over_modal,
+    handed_over_reply,
+    owned_areas_section,
+)
+from handlers.home import home_section, publish_home, team_of
+from models import Area
+from models.base import utcnow
+
+STALE_BUTTON = "That button belongs to an old message. Open the Switchboard Home tab for your current areas."
+
+
+def _area_id(action: dict[str, Any]) -> int:
+    try:
+        return int(action.get("value") or "")
+    except ValueError:
+        raise UserError(STALE_BUTTON) from None
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    return (body.get("container") or {}).get("type") == "view"
+
+
+async def _area_for_answer(
+    context: AsyncBoltContext, client: AsyncWebClient, team_id: str, area_id: int, user_id: str
+) -> Area:
+    """The area, if `user_id` may answer for it (its owner or a Slack admin); else a UserError."""
+    async with slack_unit_of_work(context) as session:
+        area = await ownership_service.get_area(session=session, team_id=team_id, area_id=area_id)
+    if not await ownership_service.may_answer_for(client, area, user_id):
+        raise UserError(
+            f"Only {user_mention(area.owner)}, who owns *{escape_mrkdwn(area.name)}*, or a Slack admin "
+            "can answer for it. If it should be yours, ask them to hand it over."
+        )
+    return area
+
+
+async def _show_outcome(
+    text: str,
+    *,
+    user_id: str,
+    team_id: str,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    from_home: bool,
+    respond: AsyncRespond | None = None,
+    response_url: str | None = None,
+) -> None:
+    """Replace the question with the outcome where it was answered: the DM, or the Home tab."""
+    if from_home:
+        await publish_home(
+            client, session_factory=session_factory_of(context), team_id=team_id, user_id=user_id
+        )
+        return
+    blocks = as_dicts([section(text)])
+    if respond is not None:
+        await respond(text=text, blocks=blocks, replace_original=True)
+    elif response_url:
+        await AsyncWebhookClient(response_url).send(text=text, blocks=blocks, replace_original=True)
+
+
+async def confirm(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    user_id, team_id = body["user"]["id"], team_of(body, context)
+    area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
+    if area.owner is None:
+        raise UserError(
+            f"*{escape_mrkdwn(area.name)}* has no owner to confirm; hand it over to someone instead."
+        )
+    async with slack_unit_of_work(context) as session:
+        area, changed = await ownership_service.confirm_ownership(
+            session=session, team_id=team_id, area_id=area.id, owner=area.owner, now=utcnow()
+        )
+    await _show_outcome(
+        confirmed_reply(area, by=user_id, changed=changed),
+        user_id=user_id,
+        team_id=team_id,
+        client=client,
+        context=context,
+        from_home=_from_home(body),
+        respond=respond,
+    )
+
+
+async def open_hand_over(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    user_id, team_id = body["user"]["id"], team_of(body, context)
+    area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
+    metadata = HandOverMetadata(
+        area_id=area.id,
+        owner=area.owner,
+        response_url=None if _from_home(body) else body.get("response_url"),
+        from_home=_from_home(body),
+    )
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=hand_over_modal(area, private_metadata=metadata.model_dump_json())
+    )
+
+
+async def submit_hand_over(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    user_id, team_id = body["user"]["id"], team_of(body, context)
+    try:
+        metadata = HandOverMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await ack(response_action="errors", errors={OwnershipId.NEW_OWNER_BLOCK: STALE_BUTTON})
+        return
+    values = view["state"]["values"]
+    new_owner = (values.get(OwnershipId.NEW_OWNER_BLOCK, {}).get(OwnershipId.NEW_OWNER) or {}).get(
+        "selected_user"
+    )
+
+    async def refuse(message: str) -> None:
+        await ack(response_action="errors", errors={OwnershipId.NEW_OWNER_BLOCK: message})
+
+    if not new_owner:
+        await refuse("Pick the person who should own it.")
+        return
+    if new_owner == metadata.owner:
+        await refuse("They already own it. Pick someone else, or close this and answer Yes.")
+        return
+    problem = await ownership_service.new_owner_problem(client, new_owner)
+    if problem:
+        await refuse(problem)
+        return
+    try:
+        async with slack_unit_of_work(context) as session:
+            current = await ownership_service.get_area(
+                session=session, team_id=team_id, area_id=metadata.area_id
+            )
+    except UserError as exc:
+        await refuse(str(exc))
+        return
+    if current.owner == new_owner:
+        # The same hand-over submitted twice: the first one did everything.
+        await ack()
+        return
+    if not await ownership_service.may_answer_for(client, current, user_id):
+        await refuse("Only the area's current owner or a Slack admin can hand it over.")
+        return
+    try:
+        async with slack_unit_of_work(context) as session:
+            change = await ownership_service.hand_over(
+                session=session,
+                settings=context["settings"],
+                team_id=team_id,
+                area_id=current.id,
+                expected_owner=metadata.owner,
+                new_owner=new_owner,
+                by=user_id,
+                now=utcnow(),
+            )
+    except Conflict:
+        await refuse(
+            "This area changed hands since you opened this. Nothing was changed; close and look again."
+        )
+        return
+    await ack()
+    if change is None:
+        return
+    context["runtime"].wake_scheduler()
+    await _show_outcome(
+        handed_over_reply(change.area, new_owner=new_owner),
+        user_id=user_id,
+        team_id=team_id,
+        client=client,
+        context=context,
+        from_home=metadata.from_home,
+        response_url=metadata.response_url,
+    )
+
+
+async def not_me(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    user_id, team_id = body["user"]["id"], team_of(body, context)
+    area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
+    if area.owner is None:
+        raise UserError(f"*{escape_mrkdwn(area.name)}* has no owner to disown it.")
+    settings = context["settings"]
+    async with slack_unit_of_work(context) as session:
+        area, changed = await ownership_service.disown(
+            session=session,
+            settings=settings,
+            team_id=team_id,
+            area_id=area.id,
+            owner=area.owner,
+            by=user_id,
+            now=utcnow(),
+        )
+    if changed:
+        context["runtime"].wake_scheduler()
+    await _show_outcome(
+        disowned_reply(area, channel=settings.ownership_channel),
+        user_id=user_id,
+        team_id=team_id,
+        client=client,
+        context=context,
+        from_home=_from_home(body),
+        respond=respond,
+    )
+
+
+@home_section("ownership.areas", title="Areas I own", order=30)
+async def areas_i_own(session: AsyncSession, team_id: str, user_id: str) -> list[Block]:
+    now = utcnow()
+    areas = await list_owned_by(session=session, team_id=team_id, user_id=user_id)
+    return owned_areas_section([(area, ownership_service.confirmation_due(area, now)) for area in areas])
+
+
+def register(app: AsyncApp) -> None:
+    app.action(OwnershipId.CONFIRM)(confirm)
+    app.action(OwnershipId.HAND_OVER)(open_hand_over)
+    app.action(OwnershipId.NOT_ME)(not_me)
+    app.view(OwnershipId.HAND_OVER_MODAL)(submit_hand_over)
