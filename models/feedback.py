@@ -1,0 +1,193 @@
+"""Customer voice: feedback items, the people who logged them, and the themes they roll up into."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+)
+from sqlalchemy.dialects import postgresql  # noqa: F401  (registers to_tsvector for the GIN index)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TeamScoped, Timestamped, UTCDateTime, utcnow
+
+
+class FeedbackKind(StrEnum):
+    BUG = "bug"
+    REQUEST = "request"
+    PRAISE = "praise"
+    QUESTION = "question"
+    OTHER = "other"
+
+
+class Importance(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class FeedbackSource(StrEnum):
+    SHORTCUT = "shortcut"
+    COMMAND = "command"
+    REACTION = "reaction"
+    API = "api"
+
+
+class FeedbackStatus(StrEnum):
+    NEW = "new"
+    TRIAGED = "triaged"
+    SHIPPED = "shipped"
+    DECLINED = "declined"
+
+
+class ThemeStatus(StrEnum):
+    OPEN = "open"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    SHIPPED = "shipped"
+    DECLINED = "declined"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+
+
+# The text search configuration is part of the index expression: queries must use the same one
+# for PostgreSQL to pick the GIN index.
+SEARCH_CONFIG = "english"
+
+
+def search_vector(column: Any) -> ColumnElement[Any]:
+    """`to_tsvector('english', text)` — the expression the GIN index is built on."""
+    return func.to_tsvector(literal_column(f"'{SEARCH_CONFIG}'"), column)
+
+
+class Theme(TeamScoped, Timestamped, Base):
+    """A product need that feedback items link to. Counts are derived from the linked items."""
+
+    __tablename__ = "themes"
+    __table_args__ = (Index("ix_themes_team_id_status", "team_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ThemeStatus.OPEN)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    # A merged theme is kept (releases and links may point at it) but hidden; its items moved.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shipped_by: Mapped[str | None] = mapped_column(String(32))
+    release_id: Mapped[int | None] = mapped_column(Integer)
+    release_title: Mapped[str | None] = mapped_column(String(300))
+    release_link: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Feedback(TeamScoped, Timestamped, Base):
+    """One item of customer voice; one Slack message is at most one item."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel", "message_ts"),
+        Index("ix_feedback_team_id_created_at_id", "team_id", "created_at", "id"),
+        Index("ix_feedback_team_id_area_id_created_at", "team_id", "area_id", "created_at"),
+        # Full-text search on PostgreSQL; SQLite answers the same queries with LIKE.
+        Index("ix_feedback_search", search_vector(literal_column("text")), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Slack messages reach 40,000 characters; stored whole, truncated only when rendered.
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default=FeedbackKind.OTHER)
+    importance: Mapped[str] = mapped_column(String(16), default=Importance.MEDIUM)
+    customer: Mapped[str | None] = mapped_column(String(200), index=True)
+    segment: Mapped[str | None] = mapped_column(String(100))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"), index=True)
+    source: Mapped[str] = mapped_column(String(16), default=FeedbackSource.API)
+    permalink: Mapped[str | None] = mapped_column(String(1000))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Replies about this item go to the thread the message lives in (its own ts when top-level).
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    author: Mapped[str | None] = mapped_column(String(32))
+    reporter: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=FeedbackStatus.NEW)
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FeedbackReporter(TeamScoped, Base):
+    """Everyone who logged the same item (the first reporter included)."""
+
+    __tablename__ = "feedback_reporters"
+    __table_args__ = (UniqueConstraint("feedback_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeFollower(TeamScoped, Base):
+    """People who want to hear about a theme (creators, people who link items, explicit follows)."""
+
+    __tablename__ = "theme_followers"
+    __table_args__ = (UniqueConstraint("theme_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeNotification(TeamScoped, Base):
+    """One row per person or thread told that a theme shipped: the ledger that makes it once."""
+
+    __tablename__ = "theme_notifications"
+    __table_args__ = (UniqueConstraint("theme_id", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    # "dm:<user>" or "thread:<channel>:<ts>"
+    target: Mapped[str] = mapped_column(String(100))
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FeedbackDraft(TeamScoped, Base):
+    """Full text of a message while its feedback modal is open.
+
+    A modal's text input holds 3,000 characters and its private_metadata as many, but a Slack
+    message holds 40,000; the draft keeps the whole text until the modal is submitted.
+    """
+
+    __tablename__ = "feedback_drafts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
