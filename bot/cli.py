@@ -10,9 +10,13 @@ import sys
 
 import typer
 
+from bot.cli_owners import owners_app
+from bot.cli_tokens import app as tokens_app
 from bot.settings import SettingsError, get_settings
 
 app = typer.Typer(help="Switchboard: the Product Ops hub in Slack.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(owners_app, name="owners")
 
 
 def _configure_logging() -> None:
@@ -97,6 +101,30 @@ def migrate(revision: str = typer.Argument("heads", help="Target revision.")) ->
         fail(str(exc))
     migrations.upgrade(settings.database_url, revision)
     typer.echo(f"database is at {', '.join(sorted(migrations.head_revisions(settings.database_url)))}")
+
+
+@app.command()
+def manifest(
+    url: str = typer.Option(
+        None, "--url", help="Public https base URL of this deployment, e.g. https://switchboard.example.com."
+    ),
+    socket_mode: bool = typer.Option(
+        False, "--socket-mode", help="Socket Mode: no request URLs; --url only sets the OAuth redirect."
+    ),
+) -> None:
+    """Print the Slack app manifest (YAML) for this deployment, ready to paste into api.slack.com/apps."""
+    from urllib.parse import urlsplit
+
+    from bot.manifest import manifest_yaml
+
+    if url is None and not socket_mode:
+        fail("--url is required (the public https URL Slack will call), or pass --socket-mode")
+    if url is not None:
+        parts = urlsplit(url)
+        # Slack only accepts https request URLs; a query or fragment would mangle the appended paths.
+        if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+            fail(f"--url must be an https URL such as https://switchboard.example.com, not {url!r}")
+    typer.echo(manifest_yaml(url, socket_mode=socket_mode), nl=False)
 
 
 @app.command()

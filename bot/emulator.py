@@ -9,17 +9,19 @@ the benchmarks point `SLACK_API_URL` at it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
 import time
+import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_TOKEN = "xoxb-emulated-token"
 TEAM_ID = "T0SWITCH"
@@ -39,12 +41,16 @@ SLACK_TIER_LIMITS: dict[str, float] = {
     "conversations.info": 100.0,
     "users.info": 100.0,
     "users.lookupByEmail": 100.0,
+    "users.list": 20.0,
     "reactions.add": 50.0,
     "views.open": 100.0,
     "views.update": 100.0,
     "views.publish": 100.0,
 }
 JSON_ARGS = {"blocks", "attachments", "metadata", "view", "users", "user_ids"}
+# Methods whose answer depends on which token called them.
+TOKEN_AWARE_METHODS = {"auth.test", "apps.connections.open"}
+APP_ID = "A0SWITCH"
 
 
 @dataclass
@@ -59,6 +65,26 @@ class Call:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.args.get(key, default)
+
+
+@dataclass
+class Workspace:
+    """A workspace the emulator knows a bot token for (the default one, or one installed by OAuth)."""
+
+    team_id: str
+    name: str
+    bot_user_id: str
+    bot_id: str
+
+
+@dataclass
+class OAuthGrant:
+    """What Slack hands the redirect after a user approved an install: a one-time `code`."""
+
+    workspace: Workspace
+    bot_token: str
+    installer: str
+    scopes: tuple[str, ...]
 
 
 @dataclass
@@ -88,6 +114,25 @@ class _Bucket:
         return 0.0
 
 
+class _TokenBucket:
+    """A sustained rate with a burst allowance ("several hundred per minute, generous bursts")."""
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(max(1, burst))
+        self.tokens = self.capacity
+        self.updated: float | None = None
+
+    def take(self, now: float) -> float:
+        if self.updated is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
 class SlackEmulator:
     """In-process Slack Web API on a local port."""
 
@@ -105,13 +150,23 @@ class SlackEmulator:
         self.per_channel_interval = 1.0
         self.tier_limits = dict(SLACK_TIER_LIMITS)
         self.throttled: Counter[str] = Counter()
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, _Bucket | _TokenBucket] = {}
+        self.tier_bursts: dict[str, int] = {}
         self._channel_last_post: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.workspaces: dict[str, Workspace] = {
+            BOT_TOKEN: Workspace(TEAM_ID, "Switchboard Demo", BOT_USER_ID, BOT_ID)
+        }
+        self.oauth_app: tuple[str, str] | None = None
+        self.oauth_grants: dict[str, OAuthGrant] = {}
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict[str, Any]] = {}
+        self.socket_disconnects = 0
+        self._socket_tickets: set[str] = set()
         self.add_user(BOT_USER_ID, "switchboard", is_bot=True)
 
     # ---- directory -------------------------------------------------------------------------
@@ -155,6 +210,22 @@ class SlackEmulator:
         self.channels[channel_id] = channel
         return channel
 
+    def add_message(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """A message a person wrote (as Slack would store it), to react to or act on."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": user,
+            "ts": self._next_ts(),
+            "text": text,
+            **extra,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages[channel].append(message)
+        return message
+
     # ---- faults and limits -----------------------------------------------------------------
 
     def fail(
@@ -173,13 +244,75 @@ class SlackEmulator:
         self.faults.append(Fault(method, error, status, retry_after, times, when))
 
     def enforce_rate_limits(
-        self, limits: dict[str, float] | None = None, *, per_channel_interval: float = 1.0
+        self,
+        limits: dict[str, float] | None = None,
+        *,
+        per_channel_interval: float = 1.0,
+        bursts: dict[str, int] | None = None,
     ) -> None:
-        """Answer 429 + Retry-After past Slack's per-method limits (and 1 post/s per channel)."""
+        """Answer 429 + Retry-After past Slack's per-method limits (and 1 post/s per channel).
+
+        A method in `bursts` is limited to a sustained rate of its per-minute limit with that many
+        calls of burst, instead of a sliding one-minute window.
+        """
         self.rate_limited = True
         if limits:
             self.tier_limits.update(limits)
         self.per_channel_interval = per_channel_interval
+        self.tier_bursts.update(bursts or {})
+        self._buckets.clear()
+
+    # ---- OAuth installs and Socket Mode ------------------------------------------------------
+
+    def register_oauth_app(self, client_id: str, client_secret: str) -> None:
+        """oauth.v2.access then only accepts this app's credentials, as Slack does."""
+        self.oauth_app = (client_id, client_secret)
+
+    def grant_install(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        team_name: str,
+        bot_token: str,
+        installer: str = "U0ALICE",
+        scopes: tuple[str, ...] = (),
+    ) -> Workspace:
+        """A user approved installing the app in `team_id`; Slack redirects them with `code`."""
+        n = len(self.workspaces) + len(self.oauth_grants)
+        workspace = Workspace(team_id, team_name, f"U0BOT{n:04d}", f"B0BOT{n:04d}")
+        self.oauth_grants[code] = OAuthGrant(workspace, bot_token, installer, scopes)
+        return workspace
+
+    async def send_envelope(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool = True,
+        retry_attempt: int = 0,
+    ) -> str:
+        """Deliver a Socket Mode envelope over the newest connection; returns its envelope_id."""
+        if not self.sockets:
+            raise AssertionError("no Socket Mode connection is open")
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if envelope_type == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason="timeout" if retry_attempt else "")
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
+
+    async def socket_ack(self, envelope_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+        """The acknowledgement the app sent back for `envelope_id`."""
+        acks = await self.wait_for(
+            "socket.ack", where=lambda call: call.get("envelope_id") == envelope_id, timeout=timeout
+        )
+        return acks[0].args
 
     # ---- inspection ------------------------------------------------------------------------
 
@@ -223,6 +356,7 @@ class SlackEmulator:
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/link/", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -235,6 +369,8 @@ class SlackEmulator:
         return self.url
 
     async def stop(self) -> None:
+        for socket in list(self.sockets):
+            await socket.close(code=1001, message=b"emulator stopping")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -247,10 +383,44 @@ class SlackEmulator:
         self._record(Call("response_url", {"key": request.match_info["key"], **body}, None))
         return web.json_response({"ok": True})
 
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """Socket Mode: a `hello`, then envelopes out and acknowledgements back."""
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._socket_tickets:
+            return web.Response(status=401, text="invalid or used ticket")
+        self._socket_tickets.discard(ticket)
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        self._record(Call("socket.connected", {"ticket": ticket}, None))
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets),
+                "debug_info": {"host": "emulator", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self._record(Call("socket.ack", json.loads(message.data), None))
+        finally:
+            self.sockets.remove(socket)
+            self.socket_disconnects += 1
+            self._record(Call("socket.closed", {"ticket": ticket}, None))
+        return socket
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._read_args(request)
         auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            # oauth.v2.access: the app's client_id and client_secret come as HTTP Basic auth.
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+            args.setdefault("client_id", client_id)
+            args.setdefault("client_secret", client_secret)
+            auth = ""
         token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
         self._record(Call(method, args, token))
 
@@ -279,6 +449,8 @@ class SlackEmulator:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             result: dict[str, Any] = {"ok": True}
+        elif method in TOKEN_AWARE_METHODS:
+            result = handler(args, token)
         else:
             result = handler(args)
         self.responses.append({"method": method, **result})
@@ -322,7 +494,11 @@ class SlackEmulator:
         limit = self.tier_limits.get(method)
         if limit is None:
             return 0.0
-        bucket = self._buckets.setdefault(method, _Bucket(limit))
+        bucket = self._buckets.get(method)
+        if bucket is None:
+            burst = self.tier_bursts.get(method)
+            bucket = _Bucket(limit) if burst is None else _TokenBucket(limit, burst)
+            self._buckets[method] = bucket
         wait = bucket.take(now)
         if wait == 0 and method == "chat.postMessage":
             self._channel_last_post[self._resolve_channel(str(args.get("channel", "")))] = now
@@ -361,17 +537,54 @@ class SlackEmulator:
 
     # ---- Web API methods -------------------------------------------------------------------
 
-    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _m_auth_test(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        workspace = self.workspaces.get(token or "")
+        if workspace is None:
+            return {"ok": False, "error": "invalid_auth"}
         return {
             "ok": True,
-            "url": "https://switchboard-demo.slack.com/",
-            "team": "Switchboard Demo",
-            "team_id": TEAM_ID,
+            "url": f"https://{workspace.name.lower().replace(' ', '-')}.slack.com/",
+            "team": workspace.name,
+            "team_id": workspace.team_id,
             "user": "switchboard",
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
+            "user_id": workspace.bot_user_id,
+            "bot_id": workspace.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _m_oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.oauth_app is not None:
+            client_id, client_secret = self.oauth_app
+            if args.get("client_id") != client_id:
+                return {"ok": False, "error": "invalid_client_id"}
+            if args.get("client_secret") != client_secret:
+                return {"ok": False, "error": "bad_client_secret"}
+        # A code works once, like Slack's.
+        grant = self.oauth_grants.pop(str(args.get("code", "")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        workspace = grant.workspace
+        self.workspaces[grant.bot_token] = workspace
+        return {
+            "ok": True,
+            "access_token": grant.bot_token,
+            "token_type": "bot",
+            "scope": ",".join(grant.scopes),
+            "bot_user_id": workspace.bot_user_id,
+            "app_id": APP_ID,
+            "team": {"id": workspace.team_id, "name": workspace.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": grant.installer},
+        }
+
+    def _m_apps_connections_open(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not (token or "").startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        ticket = uuid.uuid4().hex
+        self._socket_tickets.add(ticket)
+        base = self.url.replace("http://", "ws://", 1).removesuffix("/api/")
+        return {"ok": True, "url": f"{base}/link/?ticket={ticket}&app_id={APP_ID}"}
 
     def _m_api_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "args": args}
@@ -446,10 +659,32 @@ class SlackEmulator:
         if self._channel_error(channel) == "channel_not_found":
             return {"ok": False, "error": "channel_not_found"}
         oldest = float(args.get("oldest", 0) or 0)
+        latest = float(args.get("latest", 0) or 0) or math.inf
+        inclusive = str(args.get("inclusive", "")).lower() in {"1", "true"}
         limit = int(args.get("limit", 100) or 100)
-        found = [m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) >= oldest]
+        found = [
+            m
+            for m in reversed(self.messages.get(channel, []))
+            if float(m["ts"]) >= oldest
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        ]
         include = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
         messages = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
+
+    def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(str(args.get("channel", "")))
+        if self._channel_error(channel) == "channel_not_found":
+            return {"ok": False, "error": "channel_not_found"}
+        ts = str(args.get("ts", ""))
+        message = self._find_message(channel, ts)
+        root = str(message.get("thread_ts") or ts) if message else ts
+        thread = [m for m in self.messages.get(channel, []) if m["ts"] == root or m.get("thread_ts") == root]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        limit = int(args.get("limit", 1000) or 1000)
+        include = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        messages = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in thread]
         return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
 
     def _m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -488,6 +723,14 @@ class SlackEmulator:
         if user is None:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
+
+    def _m_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        limit = int(args.get("limit") or 0) or 1000
+        start = int(args.get("cursor") or 0)
+        members = list(self.users.values())
+        end = start + min(limit, 1000)
+        next_cursor = str(end) if end < len(members) else ""
+        return {"ok": True, "members": members[start:end], "response_metadata": {"next_cursor": next_cursor}}
 
     def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email", "")).lower()

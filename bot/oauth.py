@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Bot
@@ -60,7 +60,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                 session.add(row)
             row.bot_user_id = installation.bot_user_id
             row.bot_token = installation.bot_token
-            row.data = installation.to_dict_for_copying()
+            row.data = _json_ready(installation.to_dict_for_copying())
             row.installed_at = utcnow()
 
     async def async_find_bot(
@@ -102,6 +102,11 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                     Installation.team_id == (team_id or ""),
                 )
             )
+
+
+def _json_ready(values: dict[str, Any]) -> dict[str, Any]:
+    """slack_sdk's installation dict carries datetimes; its constructor reads ISO strings back."""
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
 
 
 class DatabaseStateStore(AsyncOAuthStateStore):

@@ -31,6 +31,8 @@ class Runtime:
     area_cache: AreaIndexCache = field(default_factory=AreaIndexCache)
     bolt: AsyncApp | None = None
     scheduler: SchedulerService | None = None
+    # The bot token's own workspace (single-workspace mode), learned from auth.test once.
+    home_team_id: str | None = None
 
     @property
     def bot_token(self) -> str | None:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SQLITE_DEFAULT = "sqlite+aiosqlite:///./switchboard.db"
+
+
+def redact_url(url: str) -> str:
+    """`postgresql://user:secret@host/db` → `postgresql://user:***@host/db`."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
 
 
 class SettingsError(RuntimeError):
@@ -31,6 +42,9 @@ class Settings(BaseSettings):
     switchboard_scheduler: Literal["on", "off"] = "on"
     feedback_channel: str | None = None
     feedback_emoji: str = "memo"
+    # When the weekly feedback digest is posted, in SWITCHBOARD_TIMEZONE.
+    feedback_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    feedback_digest_time: str = "09:00"
     ownership_channel: str | None = None
     # Seconds between scheduler wake-ups; the database decides what is due.
     switchboard_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
@@ -77,6 +91,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an emoji name such as memo")
         return name
 
+    @field_validator("feedback_digest_day", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
+
+    @field_validator("feedback_digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, _, minute = value.strip().partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError("must be a local time such as 09:00")
+        return f"{int(hour):02d}:{int(minute):02d}"
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -97,6 +124,11 @@ class Settings(BaseSettings):
             missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
             raise ValueError(f"{missing} is required when the other OAuth setting is set")
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # DATABASE_URL may carry a password; repr/str (and so logs) show it masked.
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "database_url" else value
 
     @property
     def oauth_mode(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -22,6 +23,26 @@ from bot.settings import Settings, SettingsError, get_settings
 from bot.slack_app import build_bolt_app
 
 log = logging.getLogger(__name__)
+
+
+def route_template(scope: Scope) -> str:
+    """`/api/v1/areas/{slug}` for a request to `/api/v1/areas/billing`; `unmatched` without a route.
+
+    A route inside an included router knows only its own path (`/areas/{slug}`); the prefix is
+    the part of the request path in front of what the route's pattern matches.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if template is None:
+        return "unmatched"
+    path: str = scope.get("path", "")
+    if pattern is None or pattern.match(path):
+        return str(template)
+    for cut in (i for i, char in enumerate(path) if char == "/" and i > 0):
+        if pattern.match(path[cut:]):
+            return path[:cut] + str(template)
+    return str(template)
 
 
 class MetricsMiddleware:
@@ -45,7 +66,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = route_template(scope)
             HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
             HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
 
@@ -93,6 +114,16 @@ def create_app(
                 socket_handler = AsyncSocketModeHandler(
                     runtime.bolt, resolved.slack_app_token.get_secret_value()
                 )
+                try:
+                    # The SDK retries a failed connect forever; asking for the socket URL first
+                    # makes a refused token fail the start instead of hanging it.
+                    socket_handler.client.wss_uri = await socket_handler.client.issue_new_wss_url()
+                except SlackApiError as exc:
+                    raise SettingsError(
+                        f"SLACK_APP_TOKEN: Slack refused a Socket Mode connection "
+                        f"({exc.response.get('error')}); check the app-level token and its "
+                        "connections:write scope"
+                    ) from None
                 await socket_handler.connect_async()
                 log.info("connected to Slack in Socket Mode")
             yield

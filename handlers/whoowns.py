@@ -48,9 +48,14 @@ async def answer(
     shareable: bool = True,
 ) -> tuple[str, list[Block]]:
     """The fallback text and blocks answering "who owns `query`"."""
-    result, found = await area_service.search_areas(
-        session=session, cache=context["area_cache"], team_id=team_id, query=query
-    )
+    directory = await context["area_cache"].directory(session=session, team_id=team_id)
+    return render_answer(directory, query, shareable=shareable)
+
+
+def render_answer(
+    directory: area_service.CachedDirectory, query: str, *, shareable: bool = True
+) -> tuple[str, list[Block]]:
+    result, found = area_service.search_directory(directory=directory, query=query)
     if result.kind == MatchKind.CONFIDENT and found:
         return area_card_text(found[0]), area_card(found[0], shareable=shareable)
     if result.kind == MatchKind.AMBIGUOUS and found:
@@ -63,8 +68,13 @@ async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: Async
     if query.lower() in HELP_WORDS:
         await ack(text="Usage: /whoowns <what>", blocks=usage(), response_type="ephemeral")
         return
-    async with slack_unit_of_work(context) as session:
-        text, blocks = await answer(session=session, context=context, team_id=command["team_id"], query=query)
+    team_id = command["team_id"]
+    # Answered inside Slack's three-second ack: while the cached directory is fresh, no session.
+    directory = context["area_cache"].fresh(team_id)
+    if directory is None:
+        async with slack_unit_of_work(context) as session:
+            directory = await context["area_cache"].directory(session=session, team_id=team_id)
+    text, blocks = render_answer(directory, query)
     await ack(text=text, blocks=blocks, response_type="ephemeral")
 
 

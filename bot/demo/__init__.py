@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.demo import ownership
+from bot.demo import feedback, launches, ownership, releases
 from bot.demo.stage import Stage, open_stage
 
-CHAPTERS: list[Callable[[Stage], Awaitable[None]]] = [ownership.run]
+CHAPTERS: list[Callable[[Stage], Awaitable[None]]] = [ownership.run, launches.run, releases.run, feedback.run]
 
 
 async def run_demo(out: TextIO = sys.stdout) -> int:

@@ -1,5 +1,5 @@
 """Job handlers and planners of every feature; importing registers them."""
 
-from bot.jobs import maintenance, ownership
+from bot.jobs import feedback, launches, maintenance, ownership, releases
 
-__all__ = ["maintenance", "ownership"]
+__all__ = ["feedback", "launches", "maintenance", "ownership", "releases"]

@@ -2,21 +2,44 @@
 
 Building it costs a full read of the directory, so it is cached per workspace and rebuilt only
 when the workspace's directory version moves (every write bumps it, on any replica).
+
+A query is answered without scanning every key: exact keys are a dict lookup, and other queries
+gather candidates from an inverted index of words (exact, prefix and one-typo matches, weighted by
+how rare the word is) before the precise rapidfuzz scores. Small directories, and queries whose
+words match nothing (say, words run together), also get a full fuzzy scan of every key, which is
+cheap below a thousand keys.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
+from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import OSA
 
 CONFIDENT = 88.0
 PLAUSIBLE = 60.0
 MARGIN = 8.0
-_WORD = re.compile(r"[a-z0-9]{3,}")
+_TOKEN = re.compile(r"[a-z0-9]+")
 _FILLER = re.compile(r"^(the|a|an|our|my)\s+|\s+(area|team|service|feature)$")
+# Below this many keys every key is also scanned (QRatio, partial_ratio) for each query: a few
+# milliseconds at most, and it catches what word matching cannot.
+SCAN_ALL_KEYS = 1000
+# How many areas, best word matches first, get the precise (and costlier) scores.
+WORD_CANDIDATES = 24
+# A word in a name, slug or alias says more about an area than one in its description.
+KEY_WORD_WEIGHT = 1.0
+DESCRIPTION_WORD_WEIGHT = 0.5
+# A prefix ("exp" → "exports") or a one-letter slip ("exprots") counts a little less than the word.
+NEAR_WORD_WEIGHT = 0.8
+PREFIX_WORDS = 20
 
 
 class MatchKind(StrEnum):
@@ -57,24 +80,49 @@ def normalize(query: str) -> str:
 class AreaIndex:
     areas: dict[int, IndexedArea] = field(default_factory=dict)
     exact: dict[str, set[int]] = field(default_factory=dict)
+    # Every distinct normalized key of every area, for the full scan.
     key_texts: list[str] = field(default_factory=list)
     key_owners: list[int] = field(default_factory=list)
-    words: dict[str, set[int]] = field(default_factory=dict)
+    # Normalized keys and processed description per area, so a query normalizes only itself.
+    area_keys: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    descriptions: dict[int, str] = field(default_factory=dict)
+    # word → {area id: field weight}, areas in name order; and how rare each word is.
+    postings: dict[str, dict[int, float]] = field(default_factory=dict)
+    rarity: dict[str, float] = field(default_factory=dict)
+    vocabulary: list[str] = field(default_factory=list)
+    # A word with one letter left out → the words it came from (symmetric-delete typo lookup).
+    deletions: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, areas: list[IndexedArea]) -> AreaIndex:
         index = cls()
-        for area in areas:
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        # In name order, so that equally good word matches keep the order the final ranking uses.
+        for area in sorted(areas, key=lambda a: (a.name, a.id)):
             index.areas[area.id] = area
-            for key in area.keys:
-                normalized = normalize(key)
-                if not normalized:
-                    continue
-                index.exact.setdefault(normalized, set()).add(area.id)
-                index.key_texts.append(normalized)
+            keys = tuple(dict.fromkeys(key for key in map(normalize, area.keys) if key))
+            index.area_keys[area.id] = keys
+            for key in keys:
+                index.exact.setdefault(key, set()).add(area.id)
+                index.key_texts.append(key)
                 index.key_owners.append(area.id)
-            for word in set(_WORD.findall(utils.default_process(area.description))):
-                index.words.setdefault(word, set()).add(area.id)
+                for word in _TOKEN.findall(key):
+                    postings[word][area.id] = KEY_WORD_WEIGHT
+            description = utils.default_process(area.description) if area.description else ""
+            index.descriptions[area.id] = description
+            for word in _TOKEN.findall(description):
+                if len(word) >= 3:
+                    postings[word].setdefault(area.id, DESCRIPTION_WORD_WEIGHT)
+        index.postings = dict(postings)
+        size = max(len(areas), 1)
+        index.rarity = {word: math.log(1 + size / len(hits)) for word, hits in postings.items()}
+        index.vocabulary = sorted(postings)
+        deletions: dict[str, set[str]] = defaultdict(set)
+        for word in index.vocabulary:
+            if len(word) >= 4:
+                for i in range(len(word)):
+                    deletions[word[:i] + word[i + 1 :]].add(word)
+        index.deletions = dict(deletions)
         return index
 
     def search(self, query: str, *, limit: int = 3) -> SearchResult:
@@ -87,7 +135,7 @@ class AreaIndex:
             (area_id,) = exact_ids
             return SearchResult(MatchKind.CONFIDENT, [self._match(area_id, 100.0)])
 
-        scores = self._score(text)
+        scores = self._score(text, self._candidates(text))
         for area_id in exact_ids or ():
             scores[area_id] = 100.0
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.areas[item[0]].name))
@@ -102,33 +150,80 @@ class AreaIndex:
             return SearchResult(MatchKind.AMBIGUOUS, [m for m in matches[:limit] if m.score >= PLAUSIBLE])
         return SearchResult(MatchKind.NONE, matches[:limit])
 
-    def _score(self, text: str) -> dict[int, float]:
-        # QRatio is cheap enough to scan every key; WRatio (which also handles word order and
-        # partial matches) re-scores only the shortlist.
-        shortlist = process.extract(
-            text, self.key_texts, scorer=fuzz.QRatio, processor=None, limit=40, score_cutoff=40
-        )
-        candidates = {self.key_owners[i] for _, _, i in shortlist}
-        for word in _WORD.findall(text):
-            owners = self.words.get(word)
-            if owners and len(owners) <= 200:
-                candidates |= owners
-        prefix_hits = (
-            process.extract(
+    def _candidates(self, text: str) -> set[int]:
+        """Areas worth scoring precisely: the best word matches, plus a full scan when cheap or needed."""
+        weights = self._word_weights(text)
+        found = {
+            area_id for area_id, _ in heapq.nlargest(WORD_CANDIDATES, weights.items(), key=itemgetter(1))
+        }
+        if not found or len(self.key_texts) <= SCAN_ALL_KEYS:
+            shortlist = process.extract(
+                text, self.key_texts, scorer=fuzz.QRatio, processor=None, limit=40, score_cutoff=40
+            )
+            found |= {self.key_owners[i] for _, _, i in shortlist}
+        if len(self.key_texts) <= SCAN_ALL_KEYS and len(text) >= 4:
+            prefix_hits = process.extract(
                 text, self.key_texts, scorer=fuzz.partial_ratio, processor=None, limit=10, score_cutoff=90
             )
-            if len(text) >= 4 and len(self.key_texts) <= 5000
-            else []
-        )
-        candidates |= {self.key_owners[i] for _, _, i in prefix_hits}
+            found |= {self.key_owners[i] for _, _, i in prefix_hits}
+        return found
 
+    def _word_weights(self, text: str) -> dict[int, float]:
+        """Per area, how well the query's words match its words, rare words counting most."""
+        total: dict[int, float] = defaultdict(float)
+        for query_word in dict.fromkeys(_TOKEN.findall(text)):
+            near = self._near_words(query_word)
+            if len(near) == 1:
+                ((word, closeness),) = near.items()
+                factor = closeness * self.rarity[word]
+                for area_id, weight in self.postings[word].items():
+                    total[area_id] += factor * weight
+                continue
+            # Several directory words match this one query word: count each area's best only.
+            best: dict[int, float] = {}
+            for word, closeness in near.items():
+                factor = closeness * self.rarity[word]
+                for area_id, weight in self.postings[word].items():
+                    score = factor * weight
+                    if score > best.get(area_id, 0.0):
+                        best[area_id] = score
+            for area_id, score in best.items():
+                total[area_id] += score
+        return total
+
+    def _near_words(self, word: str) -> dict[str, float]:
+        """Directory words matching `word` exactly, as a prefix, or but for one typo."""
+        near: dict[str, float] = {}
+        if word in self.postings:
+            near[word] = 1.0
+        if len(word) >= 3:
+            start = bisect_left(self.vocabulary, word)
+            for candidate in self.vocabulary[start : start + PREFIX_WORDS]:
+                if not candidate.startswith(word):
+                    break
+                near.setdefault(candidate, NEAR_WORD_WEIGHT)
+        if len(word) >= 4 and word not in self.postings:
+            # Words one deletion, insertion, substitution or swap away share a one-letter deletion.
+            shorter = {word[:i] + word[i + 1 :] for i in range(len(word))}
+            related = set(self.deletions.get(word, ()))
+            for variant in shorter:
+                if variant in self.postings:
+                    related.add(variant)
+                related |= self.deletions.get(variant, set())
+            for candidate in related:
+                if OSA.distance(word, candidate, score_cutoff=1) <= 1:
+                    near.setdefault(candidate, NEAR_WORD_WEIGHT)
+        return near
+
+    def _score(self, text: str, candidates: set[int]) -> dict[int, float]:
         scores: dict[int, float] = {}
         for area_id in candidates:
-            area = self.areas[area_id]
-            best = max((fuzz.WRatio(text, normalize(key), processor=None) for key in area.keys), default=0.0)
-            if area.description:
-                described = fuzz.token_set_ratio(text, area.description, processor=utils.default_process)
-                best = max(best, described * 0.8)
+            best = max(
+                (fuzz.WRatio(text, key, processor=None) for key in self.area_keys[area_id]), default=0.0
+            )
+            description = self.descriptions[area_id]
+            if description:
+                best = max(best, fuzz.token_set_ratio(text, description, processor=None) * 0.8)
             scores[area_id] = best
         return scores
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from models.area import AreaKind
 
@@ -51,6 +59,14 @@ class AreaFields(BaseModel):
     tags: list[str] | None = None
     confirm_every_days: int | None = Field(default=None, ge=1, le=3650)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, values: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
+        if _has_nul(values):
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+        return values
+
     @field_validator("aliases", "tags")
     @classmethod
     def _dedupe(cls, values: list[str] | None) -> list[str] | None:
@@ -67,6 +83,7 @@ class AreaIn(AreaFields):
 
     slug: Slug | None = None
     name: Name
+    description: str = Field(default="", max_length=3000)
     kind: AreaKind = AreaKind.PRODUCT_AREA
     confirm_every_days: int = Field(default=90, ge=1, le=3650)
 
@@ -76,3 +93,20 @@ class AreaIn(AreaFields):
 
 class AreaPatch(AreaFields):
     """A partial update; fields left out stay as they are."""
+
+    @model_validator(mode="after")
+    def _required_not_cleared(self) -> AreaPatch:
+        for field in ("name", "kind", "confirm_every_days", "description"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null; leave it out to keep the current value")
+        return self
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
-from datetime import datetime
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot.errors import Conflict, NotFound
 from bot.services.area_index import AreaIndex, IndexedArea, SearchResult
@@ -106,58 +113,184 @@ def _apply(area: Area, values: dict[str, object]) -> None:
 
 async def bump_directory_version(*, session: AsyncSession, team_id: str) -> None:
     """Tell every replica's index cache that this workspace's directory changed."""
-    result = await session.execute(
-        update(DirectoryVersion)
-        .where(DirectoryVersion.team_id == team_id)
-        .values(version=DirectoryVersion.version + 1)
+    # An upsert: two first writes of a workspace racing must both succeed, not collide on insert.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(DirectoryVersion)
+        .values(team_id=team_id, version=1)
+        .on_conflict_do_update(
+            index_elements=[DirectoryVersion.team_id], set_={"version": DirectoryVersion.version + 1}
+        )
     )
-    if getattr(result, "rowcount", 0) == 0:
-        session.add(DirectoryVersion(team_id=team_id, version=1))
-        await session.flush()
+
+
+@dataclass
+class CachedDirectory:
+    """A workspace's areas as last read, and the fuzzy index over them."""
+
+    version: int
+    rows: dict[int, dict[str, Any]]
+    index: AreaIndex
+    # Database time of the read, and when (monotonic) this process last checked for changes.
+    read_at: datetime
+    checked_at: float = 0.0
+    snapshots: dict[int, Area] = field(default_factory=dict, repr=False)
+
+    def snapshot(self, area_id: int) -> Area:
+        """A detached copy of the area as last read, for display only: never change it or add it
+        to a session (it is shared by every lookup until the area changes)."""
+        area = self.snapshots.get(area_id)
+        if area is None:
+            area = self.snapshots[area_id] = Area(**self.rows[area_id])
+        return area
 
 
 class AreaIndexCache:
-    """One fuzzy index per workspace, rebuilt when the directory version changes."""
+    """Each workspace's directory and fuzzy index, kept in memory so that lookups need no query.
+
+    At most every INDEX_RECHECK_SECONDS (and at once after this process commits a change to an
+    area), one check reads the directory version and which rows changed since the last check: a
+    new version (an area added, renamed or removed anywhere) reloads the workspace; other changed
+    rows (a confirmation, an owner's status) are patched in. Lookups arriving during a check are
+    answered from what is cached rather than queued behind it.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[int, float, AreaIndex]] = {}
+        self._entries: dict[str, CachedDirectory] = {}
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._expirations = 0
+        _CACHES.add(self)
 
     def invalidate(self, team_id: str) -> None:
         self._entries.pop(team_id, None)
 
+    def expire(self, team_ids: set[str | None]) -> None:
+        """Check these workspaces (None: every workspace) on their next lookup."""
+        self._expirations += 1
+        for team_id, entry in self._entries.items():
+            if None in team_ids or team_id in team_ids:
+                entry.checked_at = 0.0
+
     async def get(self, *, session: AsyncSession, team_id: str) -> AreaIndex:
-        now = time.monotonic()
-        cached = self._entries.get(team_id)
-        if cached and now - cached[1] < INDEX_RECHECK_SECONDS:
-            return cached[2]
-        version = (
-            await session.scalar(select(DirectoryVersion.version).where(DirectoryVersion.team_id == team_id))
-            or 0
+        return (await self.directory(session=session, team_id=team_id)).index
+
+    def fresh(self, team_id: str) -> CachedDirectory | None:
+        """The cached directory when it needs no check now (so no session is needed), else None."""
+        entry = self._entries.get(team_id)
+        if entry and (
+            time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS or self._locks[team_id].locked()
+        ):
+            return entry
+        return None
+
+    async def directory(self, *, session: AsyncSession, team_id: str) -> CachedDirectory:
+        entry = self.fresh(team_id)
+        if entry is not None:
+            return entry
+        async with self._locks[team_id]:
+            entry = self._entries.get(team_id)
+            if entry and time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS:
+                return entry
+            expirations = self._expirations
+            version = (
+                await session.scalar(
+                    select(DirectoryVersion.version).where(DirectoryVersion.team_id == team_id)
+                )
+                or 0
+            )
+            if entry is None or entry.version != version:
+                entry = await _load_directory(session=session, team_id=team_id, version=version)
+            else:
+                await _patch_changed_rows(session=session, team_id=team_id, entry=entry)
+            # A commit that landed while this check ran may not be in what it read.
+            entry.checked_at = time.monotonic() if expirations == self._expirations else 0.0
+            self._entries[team_id] = entry
+            return entry
+
+
+# A row stamped `updated_at` before the previous check may commit after it (and replicas' clocks
+# differ a little): each check also looks this far back. Writes that bump the directory version
+# (imports, renames) reload everything anyway; this covers short transactions such as confirmations.
+CHANGE_OVERLAP = timedelta(seconds=5)
+_INDEXED = ("slug", "name", "aliases", "description")
+_TOUCHED = "switchboard_touched_area_teams"
+_CACHES: weakref.WeakSet[AreaIndexCache] = weakref.WeakSet()
+
+
+async def _load_directory(*, session: AsyncSession, team_id: str, version: int) -> CachedDirectory:
+    read_at = utcnow()
+    result = await session.execute(select(*Area.__table__.columns).where(Area.team_id == team_id))
+    rows = {row["id"]: dict(row) for row in result.mappings()}
+    return CachedDirectory(version=version, rows=rows, index=_index_of(rows), read_at=read_at)
+
+
+async def _patch_changed_rows(*, session: AsyncSession, team_id: str, entry: CachedDirectory) -> None:
+    read_at = utcnow()
+    stamps = await session.execute(
+        select(Area.id, Area.updated_at).where(
+            Area.team_id == team_id, Area.updated_at >= entry.read_at - CHANGE_OVERLAP
         )
-        if cached and cached[0] == version:
-            self._entries[team_id] = (version, now, cached[2])
-            return cached[2]
-        index = await _build_index(session=session, team_id=team_id)
-        self._entries[team_id] = (version, now, index)
-        return index
-
-
-async def _build_index(*, session: AsyncSession, team_id: str) -> AreaIndex:
-    rows = await session.execute(
-        select(Area.id, Area.slug, Area.name, Area.aliases, Area.description).where(Area.team_id == team_id)
     )
+    changed = [
+        area_id for area_id, stamp in stamps if (entry.rows.get(area_id) or {}).get("updated_at") != stamp
+    ]
+    reindex = False
+    for start in range(0, len(changed), 500):
+        query = select(*Area.__table__.columns).where(Area.id.in_(changed[start : start + 500]))
+        for mapping in (await session.execute(query)).mappings():
+            row = dict(mapping)
+            cached = entry.rows.get(row["id"])
+            reindex = reindex or cached is None or any(cached[key] != row[key] for key in _INDEXED)
+            entry.rows[row["id"]] = row
+            entry.snapshots.pop(row["id"], None)
+    if reindex:
+        entry.index = _index_of(entry.rows)
+    entry.read_at = read_at
+
+
+def _index_of(rows: dict[int, dict[str, Any]]) -> AreaIndex:
     return AreaIndex.build(
         [
             IndexedArea(
-                id=row.id,
-                slug=row.slug,
-                name=row.name,
-                keys=(row.name, row.slug, *(row.aliases or [])),
-                description=row.description or "",
+                id=row["id"],
+                slug=row["slug"],
+                name=row["name"],
+                keys=(row["name"], row["slug"], *(row["aliases"] or [])),
+                description=row["description"] or "",
             )
-            for row in rows
+            for row in rows.values()
         ]
     )
+
+
+@event.listens_for(Session, "after_flush")
+def _note_area_writes(session: Session, _flush_context: Any) -> None:
+    touched = {
+        obj.team_id for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, Area)
+    }
+    if touched:
+        session.info.setdefault(_TOUCHED, set()).update(touched)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_area_writes(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        if state.bind_mapper.class_ is Area:
+            state.session.info.setdefault(_TOUCHED, set()).add(None)
+
+
+@event.listens_for(Session, "after_commit")
+def _expire_cached_directories(session: Session) -> None:
+    """What this process just committed is answered by its next lookup, not a second later."""
+    touched = session.info.pop(_TOUCHED, None)
+    if touched:
+        for cache in list(_CACHES):
+            cache.expire(touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_area_writes(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
 
 
 async def search_areas(
@@ -171,3 +304,11 @@ async def search_areas(
     ids = [m.area_id for m in result.matches]
     found = {a.id: a for a in (await session.scalars(select(Area).where(Area.id.in_(ids)))).all()}
     return result, [found[i] for i in ids if i in found]
+
+
+def search_directory(
+    *, directory: CachedDirectory, query: str, limit: int = 3
+) -> tuple[SearchResult, list[Area]]:
+    """Fuzzy lookup in a cached directory: the classification and detached copies of the matches."""
+    result = directory.index.search(query, limit=limit)
+    return result, [directory.snapshot(m.area_id) for m in result.matches if m.area_id in directory.rows]

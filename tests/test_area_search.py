@@ -1,0 +1,211 @@
+"""The ownership lookup at scale: the word index finds typos and partial names in a large directory,
+and the cached directory answers without queries yet sees every change."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from bot.runtime import Runtime
+from bot.services import areas as area_service
+from bot.services.area_index import SCAN_ALL_KEYS, AreaIndex, IndexedArea, MatchKind
+from bot.services.area_schema import AreaIn
+from bot.slack_driver import SlackSender
+from bot.uow import unit_of_work
+from models import Area
+
+TEAM = "T0SWITCH"
+DOMAINS = ["Billing", "Search", "Checkout", "Onboarding", "Payroll", "Webhooks", "Analytics", "Docs"]
+FACETS = ["reconciliation", "exports", "permissions", "notifications", "dashboard", "scheduler", "ledger"]
+
+
+def large_index() -> AreaIndex:
+    """The named areas among thousands of others, so that lookups take the word-index path."""
+    names = [f"{domain} {facet}" for domain, facet in itertools.product(DOMAINS, FACETS)]
+    syllables = ["ka", "lo", "mi", "ne", "su", "ta", "vo", "ri", "pe", "zu", "do", "fa"]
+    names += [
+        f"{a}{b}{c} {d}{e}{f}".capitalize()
+        for a, b, c, d, e, f in itertools.islice(itertools.product(syllables, repeat=6), 3000)
+    ]
+    areas = []
+    for n, name in enumerate(names):
+        slug = name.lower().replace(" ", "-")
+        first, second = name.lower().split()
+        areas.append(
+            IndexedArea(
+                id=n,
+                slug=slug,
+                name=name,
+                keys=(name, slug, f"{first[:3]}-{second[:3]}-{n}"),
+                description=f"The {second} of {first}.",
+            )
+        )
+    index = AreaIndex.build(areas)
+    assert len(index.key_texts) > SCAN_ALL_KEYS
+    return index
+
+
+@pytest.fixture(scope="module")
+def index() -> AreaIndex:
+    return large_index()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Billing reconciliation",  # exact name
+        "billing-reconciliation",  # slug
+        "bil-rec-0",  # alias
+        "billing reconcilation",  # a letter dropped
+        "billing reconcilliation",  # a letter doubled
+        "billing reocnciliation",  # two letters swapped
+        "bilbing reconciliation",  # a letter mistyped
+        "billingreconciliation",  # words run together
+        "the billing reconciliation team",  # filler words
+    ],
+)
+def test_typos_and_variants_find_the_area_in_a_large_directory(index: AreaIndex, query: str) -> None:
+    result = index.search(query)
+    assert result.kind == MatchKind.CONFIDENT
+    assert [m.name for m in result.matches] == ["Billing reconciliation"]
+
+
+def test_partial_name_offers_the_closest_areas_first(index: AreaIndex) -> None:
+    result = index.search("billing recon")
+    assert result.matches[0].name == "Billing reconciliation"
+
+
+def test_single_common_word_is_ambiguous(index: AreaIndex) -> None:
+    result = index.search("exports")
+    assert result.kind == MatchKind.AMBIGUOUS
+    assert len(result.matches) == 3 and all("exports" in m.name for m in result.matches)
+
+
+def test_nonsense_matches_nothing(index: AreaIndex) -> None:
+    assert index.search("qqqzzz xxyy").kind == MatchKind.NONE
+
+
+# ---- the cached directory ----------------------------------------------------------------------
+
+
+@contextmanager
+def statements(runtime: Runtime) -> Iterator[list[str]]:
+    """SQL statements the app sends while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+async def billing(runtime: Runtime) -> None:
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.create_area(
+            session=session,
+            team_id=TEAM,
+            data=AreaIn(name="Billing", owner="U0BOB", team="Payments", aliases=["invoices"]),
+        )
+
+
+def age_cache(runtime: Runtime) -> None:
+    """As if INDEX_RECHECK_SECONDS had passed since the last check."""
+    for entry in runtime.area_cache._entries.values():
+        entry.checked_at -= area_service.INDEX_RECHECK_SECONDS
+
+
+async def test_repeated_lookup_asks_the_database_nothing(
+    slack: SlackSender, runtime: Runtime, billing: None
+) -> None:
+    assert (await slack.command("/whoowns", "billing")).status_code == 200
+
+    with statements(runtime) as seen:
+        response = await slack.command("/whoowns", "invoices")
+
+    assert "<@U0BOB>" in str(response.json()["blocks"])
+    assert seen == []
+
+
+async def test_change_committed_in_this_process_is_answered_at_once(
+    slack: SlackSender, runtime: Runtime, billing: None
+) -> None:
+    await slack.command("/whoowns", "billing")
+    async with unit_of_work(runtime.session_factory) as session:
+        area = await area_service.get_by_slug(session=session, team_id=TEAM, slug="billing")
+        area.owner_status = "deactivated"  # a confirmation job's write: no directory version bump
+
+    response = await slack.command("/whoowns", "billing")
+
+    assert "deactivated" in str(response.json()["blocks"])
+
+
+async def test_change_by_another_replica_is_seen_after_the_recheck_interval(
+    slack: SlackSender, runtime: Runtime, billing: None
+) -> None:
+    await slack.command("/whoowns", "billing")
+    # Another process's write: plain SQL, so nothing in this process hears of it.
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE areas SET owner = 'U0CAROL', updated_at = :now WHERE slug = 'billing'"),
+            {"now": area_service.utcnow().replace(tzinfo=None)},
+        )
+
+    stale = await slack.command("/whoowns", "billing")
+    age_cache(runtime)
+    fresh = await slack.command("/whoowns", "billing")
+
+    assert "<@U0BOB>" in str(stale.json()["blocks"])
+    assert "<@U0CAROL>" in str(fresh.json()["blocks"])
+
+
+async def test_rename_by_another_replica_is_found_under_its_new_name(
+    slack: SlackSender, runtime: Runtime, billing: None
+) -> None:
+    await slack.command("/whoowns", "billing")
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE areas SET name = 'Invoicing', updated_at = :now WHERE slug = 'billing'"),
+            {"now": area_service.utcnow().replace(tzinfo=None)},
+        )
+    age_cache(runtime)
+
+    response = await slack.command("/whoowns", "invoicing")
+
+    assert response.json()["text"].startswith("Invoicing is owned by")
+
+
+async def test_concurrent_cold_lookups_read_the_directory_once(runtime: Runtime, billing: None) -> None:
+    cache = area_service.AreaIndexCache()
+
+    async def lookup() -> area_service.CachedDirectory:
+        async with unit_of_work(runtime.session_factory) as session:
+            return await cache.directory(session=session, team_id=TEAM)
+
+    with statements(runtime) as seen:
+        directories = await asyncio.gather(*(lookup() for _ in range(8)))
+
+    assert len({id(d) for d in directories}) == 1
+    assert len([s for s in seen if "FROM areas" in s]) == 1
+
+
+async def test_snapshots_are_detached_copies(runtime: Runtime, billing: None) -> None:
+    async with unit_of_work(runtime.session_factory) as session:
+        directory = await runtime.area_cache.directory(session=session, team_id=TEAM)
+    result, found = area_service.search_directory(directory=directory, query="billing")
+
+    assert result.kind == MatchKind.CONFIDENT
+    (area,) = found
+    assert isinstance(area, Area) and area.owner == "U0BOB" and area.team == "Payments"
+    async with unit_of_work(runtime.session_factory) as session:
+        assert area not in session
