@@ -368,3 +368,25 @@ async def test_scheduler_service_ticks_at_start_wakes_promptly_and_stops(
     service.wake()
     await asyncio.sleep(0.2)
     assert (await job_row(runtime, POST_KIND, "after-stop")).status == JobStatus.PENDING
+
+
+async def test_handler_running_past_its_share_of_the_lease_is_stopped_and_retried(
+    runtime: Runtime, register_kind: Register
+) -> None:
+    started: list[int] = []
+
+    async def hangs(ctx: JobContext) -> None:
+        started.append(ctx.job.attempts)
+        await asyncio.sleep(60)
+
+    register_kind("test.hangs", hangs)
+    await add_job(runtime, "slow", kind="test.hangs")
+    runner = JobRunner(runtime, lease=timedelta(seconds=0.5))
+    start = utcnow()
+    await asyncio.wait_for(runner.tick(now=start), timeout=10)
+
+    row = await job_row(runtime, "test.hangs", "slow")
+    assert started == [1]
+    assert (row.status, row.lease_owner) == (JobStatus.PENDING, None)
+    assert row.run_at == start + backoff(1)
+    assert row.last_error is not None and "TimeoutError" in row.last_error

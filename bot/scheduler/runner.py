@@ -29,6 +29,9 @@ def _load_features() -> None:
     import bot.jobs  # noqa: F401
 
 
+HANDLER_SHARE_OF_LEASE = 0.8
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
@@ -121,7 +124,10 @@ class JobRunner:
             )
         else:
             try:
-                result = await handler(JobContext(runtime=self.runtime, job=job, now=now))
+                # Past its lease another runner may claim the job; stop well before that so two
+                # runners never work on one job at the same time.
+                async with asyncio.timeout(self.lease.total_seconds() * HANDLER_SHARE_OF_LEASE):
+                    result = await handler(JobContext(runtime=self.runtime, job=job, now=now))
             except SkipJob as exc:
                 status, error = JobStatus.SKIPPED, str(exc)
                 log.info("skipping %s %s: %s", job.kind, job.dedupe_key, exc)
