@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_sdk.errors import SlackApiError
@@ -144,6 +145,16 @@ def create_app(
 
     @app.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        if runtime.settings.slack_signing_secret is None:
+            # Socket Mode without a signing secret: nothing could verify an HTTP request.
+            return JSONResponse(
+                status_code=404,
+                content={
+                    "error": "not_found",
+                    "message": "HTTP events are off: set SLACK_SIGNING_SECRET to accept them",
+                },
+            )
         handler: AsyncSlackRequestHandler = request.app.state.slack_handler
         return await handler.handle(request)
 

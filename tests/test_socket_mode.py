@@ -145,3 +145,13 @@ async def test_refused_app_token_fails_start_with_one_clear_line(
     with pytest.raises(SettingsError, match=r"^SLACK_APP_TOKEN: .*invalid_auth"):
         async with application.router.lifespan_context(application):
             pass
+
+
+async def test_http_events_are_refused_without_a_signing_secret(app: Any, http: Any) -> None:
+    response = await http.post(
+        "/slack/events",
+        content='{"type": "event_callback", "event": {"type": "app_mention"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 404
+    assert "SLACK_SIGNING_SECRET" in response.json()["message"]
