@@ -32,6 +32,7 @@ BOT_SCOPES = [
     "commands",
     "groups:history",
     "groups:read",
+    "groups:write",
     "im:history",
     "im:write",
     "reactions:read",

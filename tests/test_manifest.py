@@ -36,7 +36,7 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "conversations_list": {"channels:read", "groups:read"},
     "conversations_members": {"channels:read", "groups:read"},
     "conversations_create": {"channels:manage"},
-    "conversations_invite": {"channels:manage"},
+    "conversations_invite": {"channels:manage", "groups:write"},
     "conversations_join": {"channels:join"},
     "users_info": {"users:read"},
     "users_list": {"users:read"},
