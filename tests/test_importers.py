@@ -184,7 +184,7 @@ async def test_changed_owner_updates_one_area_and_is_announced(
     assert "*Billing* moved from <@U0BOB> to <@U0DAVE>" in announcements[-1]
 
 
-async def test_bulk_import_does_not_announce_each_new_area_but_owner_changes_are(
+async def test_bulk_import_announces_one_summary_not_each_new_area_but_owner_changes_are(
     runtime: Runtime, emulator: SlackEmulator, run_jobs: Any
 ) -> None:
     count = MAX_ANNOUNCED_NEW_AREAS + 1
@@ -197,7 +197,9 @@ async def test_bulk_import_does_not_announce_each_new_area_but_owner_changes_are
     assert (len(seeded.created), seeded.announced, seeded.unannounced_new) == (count, 0, count)
     assert (changed.updated, changed.announced) == (["area-7"], 1)
     assert channel_texts(emulator, "C0OWNERS") == [
-        ":arrows_counterclockwise: *Area 7* moved from <@U0BOB> to <@U0DAVE>."
+        f":inbox_tray: {count} new areas were imported from a yaml file. Owners: <@U0BOB> ({count}). "
+        "Ask `/whoowns <what>` to find any of them.",
+        ":arrows_counterclockwise: *Area 7* moved from <@U0BOB> to <@U0DAVE>.",
     ]
 
 

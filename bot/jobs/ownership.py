@@ -12,6 +12,7 @@ from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
 from bot.services.ownership import (
     ANNOUNCE_KIND,
     CONFIRM_KIND,
+    IMPORT_SUMMARY_KIND,
     NEEDS_OWNER_KIND,
     NEW_OWNER_KIND,
     REMIND_AFTER,
@@ -75,6 +76,37 @@ async def announce(ctx: JobContext) -> dict[str, Any]:
         channel=channel,
         key=f"job:{ctx.job.id}",
         text=announcement_text(ctx.job.payload),
+        maybe_posted=ctx.job.attempts > 1,
+    )
+
+
+# Owners named in a bulk-import summary; the rest are counted.
+SUMMARY_OWNERS = 10
+
+
+def import_summary_text(payload: dict[str, Any]) -> str:
+    owners = sorted(payload["owners"].items(), key=lambda item: (-item[1], item[0]))
+    named = ", ".join(f"{user_mention(user)} ({count})" for user, count in owners[:SUMMARY_OWNERS])
+    if len(owners) > SUMMARY_OWNERS:
+        named += f" and {len(owners) - SUMMARY_OWNERS} more"
+    actor = f" by {user_mention(payload['by'])}" if payload.get("by") else ""
+    return (
+        f":inbox_tray: {payload['count']} new areas were imported from a {payload['source']} file"
+        f"{actor}. Owners: {named}. Ask `/whoowns <what>` to find any of them."
+    )
+
+
+@job_handler(IMPORT_SUMMARY_KIND)
+async def announce_import(ctx: JobContext) -> dict[str, Any]:
+    channel = ctx.settings.ownership_channel
+    if not channel:
+        raise SkipJob("OWNERSHIP_CHANNEL is not set")
+    client = await ctx.client()
+    return await post_once(
+        client,
+        channel=channel,
+        key=f"job:{ctx.job.id}",
+        text=import_summary_text(ctx.job.payload),
         maybe_posted=ctx.job.attempts > 1,
     )
 

@@ -6,8 +6,8 @@ whose values already match is not touched: re-importing a file bumps neither `up
 directory version.
 
 Owner changes on existing areas are announced in OWNERSHIP_CHANNEL one by one. New areas are too,
-unless the import creates more than MAX_ANNOUNCED_NEW_AREAS owned areas: seeding a directory from a
-catalog is not news, and one message per area would flood the channel for hours.
+unless the import creates more than MAX_ANNOUNCED_NEW_AREAS owned areas: then one summary names the
+new owners, since a message per area would flood the channel for hours.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from bot.services.importers import (
     slack_email_lookup,
 )
 from bot.services.importers.validation import NEW_AREA_DEFAULTS
-from bot.services.ownership import announce_owner_change
+from bot.services.ownership import announce_bulk_import, announce_owner_change
 from bot.settings import Settings
 from models import Area, DirectoryVersion, Installation
 from models.base import utcnow
@@ -155,6 +155,14 @@ async def apply_areas(
         owner_changes.extend((area, None) for area in new_owned)
     else:
         result.unannounced_new = len(new_owned)
+        await announce_bulk_import(
+            session=session,
+            settings=settings,
+            team_id=team_id,
+            areas=new_owned,
+            source=source.value,
+            by=by,
+        )
     for area, previous_owner in owner_changes:
         result.announced += await announce_owner_change(
             session=session, settings=settings, area=area, previous_owner=previous_owner, by=by

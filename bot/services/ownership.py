@@ -26,6 +26,7 @@ from models import Area, OwnerStatus
 from models.base import UTCDateTime, utcnow
 
 ANNOUNCE_KIND = "ownership.announce"
+IMPORT_SUMMARY_KIND = "ownership.import_summary"
 CONFIRM_KIND = "ownership.confirm"
 REMIND_KIND = "ownership.remind"
 UNANSWERED_KIND = "ownership.unanswered"
@@ -70,6 +71,31 @@ async def announce_owner_change(
             "previous_owner": previous_owner,
             "by": by,
         },
+    )
+
+
+async def announce_bulk_import(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    team_id: str,
+    areas: list[Area],
+    source: str,
+    by: str | None,
+) -> bool:
+    """Queue one summary of a bulk import's new owners instead of a message per area."""
+    if not settings.ownership_channel or not areas:
+        return False
+    owners: dict[str, int] = {}
+    for area in areas:
+        if area.owner:
+            owners[area.owner] = owners.get(area.owner, 0) + 1
+    return await enqueue(
+        session=session,
+        team_id=team_id,
+        kind=IMPORT_SUMMARY_KIND,
+        key=f"{team_id}:{source}:{len(areas)}:{utcnow().isoformat()}",
+        payload={"count": len(areas), "source": source, "owners": owners, "by": by},
     )
 
 
