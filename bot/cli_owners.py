@@ -78,7 +78,11 @@ def import_command(
     ] = None,
     handle_map: Annotated[
         str | None,
-        typer.Option("--map", help="YAML file mapping owner handles to Slack user ids (`@jane: U012AB3CD`)."),
+        typer.Option(
+            "--map",
+            help="YAML file mapping owner handles to Slack user ids (`@jane: U012AB3CD`); "
+            "default: OWNERS_HANDLE_MAP.",
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
@@ -90,7 +94,7 @@ def import_command(
     if team is not None and not re.match(TEAM_RE, team):
         _fail(f"--team {team!r} is not a workspace id such as T012AB3CD")
     directory = _parsed(file, lambda text: importers.parse(text, format=format, filename=file))
-    handles = _parsed(handle_map, importers.load_handle_map) if handle_map else {}
+    handles = _parsed(handle_map, importers.load_handle_map) if handle_map else _settings().handle_map()
     result, team_id = _run(_import(directory, team=team, handles=handles, dry_run=dry_run))
 
     if dry_run:

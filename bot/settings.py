@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     feedback_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     feedback_digest_time: str = "09:00"
     ownership_channel: str | None = None
+    # YAML `handle: U012AB3CD` used to map CODEOWNERS/Backstage owners in imports (API and CLI).
+    owners_handle_map: Path | None = None
     # Seconds between scheduler wake-ups; the database decides what is due.
     switchboard_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
 
@@ -95,6 +98,29 @@ class Settings(BaseSettings):
     @classmethod
     def _weekday(cls, value: object) -> object:
         return value.strip().lower()[:3] if isinstance(value, str) else value
+
+    @field_validator("owners_handle_map")
+    @classmethod
+    def _readable_handle_map(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        from bot.services.importers import ImportFileError, load_handle_map
+
+        try:
+            load_handle_map(value.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read {value}: {exc.strerror}") from None
+        except ImportFileError as exc:
+            raise ValueError(f"{value}: {exc}") from None
+        return value
+
+    def handle_map(self) -> dict[str, str]:
+        """The owner handle → Slack user id map from OWNERS_HANDLE_MAP (empty when unset)."""
+        if self.owners_handle_map is None:
+            return {}
+        from bot.services.importers import load_handle_map
+
+        return load_handle_map(self.owners_handle_map.read_text(encoding="utf-8"))
 
     @field_validator("feedback_digest_time")
     @classmethod

@@ -76,7 +76,7 @@ async def _read_body(request: Request) -> bytes | None:
         "Upserts areas by slug from Switchboard YAML (the format `switchboard owners export` writes), "
         "a Backstage catalog-info.yaml or a CODEOWNERS file, in one transaction: a file with any "
         "problem imports nothing and the 422 message names the line. Owners that match no Slack "
-        "user (handles need the CLI's `--map`; emails are looked up in Slack) are listed in "
+        "user (handles through the OWNERS_HANDLE_MAP file; emails are looked up in Slack) are listed in "
         "`unmapped_owners` and their areas imported without them. Re-importing a file changes nothing."
     ),
     openapi_extra={
@@ -123,6 +123,7 @@ async def import_areas(
         settings=runtime.settings,
         team_id=team_id,
         directory=directory,
+        handle_map=await asyncio.to_thread(runtime.settings.handle_map),
         lookup_email=await email_lookup_for(runtime, team_id),
         dry_run=dry_run,
     )
