@@ -12,7 +12,7 @@ from typing import TextIO
 from bot.demo import feedback, launches, ownership, releases
 from bot.demo.stage import Stage, open_stage
 
-CHAPTERS: list[Callable[[Stage], Awaitable[None]]] = [ownership.run, launches.run, releases.run, feedback.run]
+CHAPTERS: list[Callable[[Stage], Awaitable[None]]] = [ownership.run, feedback.run, launches.run, releases.run]
 
 
 async def run_demo(out: TextIO = sys.stdout) -> int:

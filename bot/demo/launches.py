@@ -173,10 +173,11 @@ async def run(stage: Stage) -> None:
     go = _button(vote_message, "launch_vote:go")
 
     stage.step("@priya (launch owner, no function) clicks [Go]: only function owners vote")
+    replies = len(emulator.calls_to("response_url"))
     await slack.block_action(
         go["action_id"], go["value"], user="U0PRIYA", channel=channel, message=vote_message
     )
-    await emulator.wait_for("response_url")
+    await emulator.wait_for("response_url", replies + 1)
     stage.show_new()
 
     stage.step("Every function owner votes Go with a reason; the vote message updates after each")
