@@ -43,13 +43,23 @@ from bot.views.feedback import (
     theme_modal,
     theme_option,
 )
+from handlers.common import (
+    HELP_WORDS,
+    StateValues,
+    ack_ephemeral,
+    input_state,
+    input_text,
+    origin_channel,
+    selected_value,
+    state_values,
+    tell_privately,
+)
 from handlers.home import home_section
 from models import Area, Feedback, Theme
 from models.feedback import FeedbackSource
 
 log = logging.getLogger(__name__)
 
-HELP_WORDS = {"help", "-h", "--help", "?"}
 # Slack shows at most 100 options in a select menu.
 MAX_OPTIONS = 100
 _LINK_ACTION = re.compile(f"^{FeedbackId.LINK_THEME}(:|$)")
@@ -164,8 +174,8 @@ async def feedback_command(
 ) -> None:
     """`/feedback [text]`: the same modal, prefilled with the text; `help` answers with usage."""
     text = (command.get("text") or "").strip()
-    if text.lower() in HELP_WORDS:
-        await ack(text=USAGE, response_type="ephemeral")
+    if text and text.lower() in HELP_WORDS:
+        await ack_ephemeral(ack, USAGE)
         return
     await ack()
     metadata = FeedbackModalMetadata(source=FeedbackSource.COMMAND, origin_channel=command.get("channel_id"))
@@ -179,20 +189,6 @@ async def feedback_command(
             existing=None,
         )
     await client.views_open(trigger_id=command["trigger_id"], view=view)
-
-
-async def _tell(
-    client: AsyncWebClient, *, user_id: str, channel: str | None, text: str, blocks: list[Block]
-) -> None:
-    """Ephemeral in the channel the person is in; a DM when that is not possible."""
-    payload = as_dicts(blocks)
-    if channel and not channel.startswith("D"):
-        try:
-            await client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=payload)
-            return
-        except SlackApiError as exc:
-            log.info("ephemeral in %s failed (%s); sending a DM", channel, exc.response.get("error"))
-    await client.chat_postMessage(channel=user_id, text=text, blocks=payload)
 
 
 async def is_feedback_reaction(body: dict[str, Any], context: AsyncBoltContext) -> bool:
@@ -273,21 +269,9 @@ async def on_feedback_reaction(
             text_unavailable=message is None and result.created,
         )
     context["runtime"].wake_scheduler()
-    await _tell(client, user_id=user_id, channel=channel, text="Logged as feedback", blocks=blocks)
-
-
-def _values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
-    return values
-
-
-def _pick(values: dict[str, dict[str, Any]], block: str, action: str) -> dict[str, Any]:
-    return values.get(block, {}).get(action) or {}
-
-
-def _selected(values: dict[str, dict[str, Any]], block: str, action: str) -> str | None:
-    option = _pick(values, block, action).get("selected_option") or {}
-    return option.get("value") or None
+    await tell_privately(
+        client, user_id=user_id, channel=channel, text="Logged as feedback", blocks=as_dicts(blocks)
+    )
 
 
 _FIELD_BLOCKS = {
@@ -302,23 +286,23 @@ _FIELD_BLOCKS = {
 }
 
 
-def _details_from(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    tags = _pick(values, FeedbackId.TAGS_BLOCK, FeedbackId.TAGS).get("value") or ""
+def _details_from(values: StateValues) -> dict[str, Any]:
+    tags = input_text(values, FeedbackId.TAGS_BLOCK, FeedbackId.TAGS)
     return {
-        "kind": _selected(values, FeedbackId.KIND_BLOCK, FeedbackId.KIND),
-        "importance": _selected(values, FeedbackId.IMPORTANCE_BLOCK, FeedbackId.IMPORTANCE),
-        "customer": _pick(values, FeedbackId.CUSTOMER_BLOCK, FeedbackId.CUSTOMER).get("value"),
-        "segment": _pick(values, FeedbackId.SEGMENT_BLOCK, FeedbackId.SEGMENT).get("value"),
-        "area": _selected(values, FeedbackId.AREA_BLOCK, FeedbackId.AREA),
+        "kind": selected_value(values, FeedbackId.KIND_BLOCK, FeedbackId.KIND),
+        "importance": selected_value(values, FeedbackId.IMPORTANCE_BLOCK, FeedbackId.IMPORTANCE),
+        "customer": input_state(values, FeedbackId.CUSTOMER_BLOCK, FeedbackId.CUSTOMER).get("value"),
+        "segment": input_state(values, FeedbackId.SEGMENT_BLOCK, FeedbackId.SEGMENT).get("value"),
+        "area": selected_value(values, FeedbackId.AREA_BLOCK, FeedbackId.AREA),
         "tags": [t.strip() for t in re.split(r"[,\n]", tags) if t.strip()],
     }
 
 
 async def _theme_choice(
-    *, session: AsyncSession, team_id: str, user_id: str, values: dict[str, dict[str, Any]]
+    *, session: AsyncSession, team_id: str, user_id: str, values: StateValues
 ) -> int | None:
     """The theme picked (or typed as new) in the select, else the suggestion ticked."""
-    chosen = _selected(values, FeedbackId.THEME_BLOCK, FeedbackId.THEME)
+    chosen = selected_value(values, FeedbackId.THEME_BLOCK, FeedbackId.THEME)
     if chosen and chosen.startswith(NEW_THEME_PREFIX):
         title = chosen.removeprefix(NEW_THEME_PREFIX).strip()
         if not title:
@@ -329,15 +313,15 @@ async def _theme_choice(
         return theme.id
     if chosen and chosen.isdigit():
         return int(chosen)
-    suggested = _selected(values, FeedbackId.SUGGEST_BLOCK, FeedbackId.SUGGEST)
+    suggested = selected_value(values, FeedbackId.SUGGEST_BLOCK, FeedbackId.SUGGEST)
     return int(suggested) if suggested and suggested.isdigit() else None
 
 
 async def _text_of(
-    *, session: AsyncSession, team_id: str, metadata: FeedbackModalMetadata, values: dict[str, dict[str, Any]]
+    *, session: AsyncSession, team_id: str, metadata: FeedbackModalMetadata, values: StateValues
 ) -> str | None:
     if FeedbackId.TEXT_BLOCK in values:
-        return str(_pick(values, FeedbackId.TEXT_BLOCK, FeedbackId.TEXT).get("value") or "")
+        return input_text(values, FeedbackId.TEXT_BLOCK, FeedbackId.TEXT)
     if metadata.draft_id:
         return await feedback_service.take_draft(session=session, team_id=team_id, draft_id=metadata.draft_id)
     return None
@@ -352,7 +336,7 @@ async def submit_feedback(
 ) -> None:
     """Save the modal: a new item, or more reporters and details on the stored one."""
     metadata = FeedbackModalMetadata.model_validate_json(view.get("private_metadata") or "{}")
-    values = _values(view)
+    values = state_values(view)
     user_id = body["user"]["id"]
     team_id = _team_id(body, context)
     settings = _settings(context)
@@ -441,8 +425,12 @@ async def submit_feedback(
         return
     await ack()
     context["runtime"].wake_scheduler()
-    await _tell(
-        client, user_id=user_id, channel=metadata.origin_channel, text="Feedback saved", blocks=blocks
+    await tell_privately(
+        client,
+        user_id=user_id,
+        channel=metadata.origin_channel,
+        text="Feedback saved",
+        blocks=as_dicts(blocks),
     )
 
 
@@ -508,8 +496,7 @@ async def add_details(
             thread_ts=item.thread_ts,
             author=item.author,
             permalink=item.permalink,
-            origin_channel=(body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id"),
+            origin_channel=origin_channel(body),
         )
         view = await _modal_for(
             session=session,
@@ -551,8 +538,7 @@ async def open_theme_modal(
     await ack()
     metadata = ThemeModalMetadata(
         feedback_id=int(action["value"]) if str(action.get("value", "")).isdigit() else None,
-        origin_channel=(body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id"),
+        origin_channel=origin_channel(body),
     )
     await client.views_open(trigger_id=body["trigger_id"], view=theme_modal(metadata=metadata).to_dict())
 
@@ -572,19 +558,17 @@ async def submit_theme(
     context: AsyncBoltContext,
 ) -> None:
     metadata = ThemeModalMetadata.model_validate_json(view.get("private_metadata") or "{}")
-    values = _values(view)
+    values = state_values(view)
     user_id = body["user"]["id"]
     team_id = _team_id(body, context)
     try:
         data = ThemeIn.model_validate(
             {
-                "title": _pick(values, FeedbackId.THEME_TITLE_BLOCK, FeedbackId.THEME_TITLE).get("value")
-                or "",
-                "description": _pick(
+                "title": input_text(values, FeedbackId.THEME_TITLE_BLOCK, FeedbackId.THEME_TITLE),
+                "description": input_text(
                     values, FeedbackId.THEME_DESCRIPTION_BLOCK, FeedbackId.THEME_DESCRIPTION
-                ).get("value")
-                or "",
-                "area": _selected(values, FeedbackId.THEME_AREA_BLOCK, FeedbackId.AREA),
+                ),
+                "area": selected_value(values, FeedbackId.THEME_AREA_BLOCK, FeedbackId.AREA),
             }
         )
         async with slack_unit_of_work(context) as session:
@@ -617,7 +601,13 @@ async def submit_theme(
         await ack(response_action="errors", errors={FeedbackId.THEME_AREA_BLOCK: str(exc)})
         return
     await ack()
-    await _tell(client, user_id=user_id, channel=metadata.origin_channel, text="Theme created", blocks=blocks)
+    await tell_privately(
+        client,
+        user_id=user_id,
+        channel=metadata.origin_channel,
+        text="Theme created",
+        blocks=as_dicts(blocks),
+    )
 
 
 @home_section("feedback.recent", title="Recent feedback in areas I own", order=40)

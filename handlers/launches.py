@@ -52,13 +52,21 @@ from bot.views.launch_standup import (
     prompt_blocks,
     prompt_text,
 )
+from handlers.common import (
+    HELP_WORDS,
+    ack_ephemeral,
+    input_state,
+    input_text,
+    selected_value,
+    split_command,
+    state_values,
+)
 from handlers.home import home_section, publish_home
 from models.base import utcnow
 from models.launch import Launch, StandupRun, Vote
 
 log = logging.getLogger(__name__)
 
-HELP_WORDS = {"", "help", "-h", "--help", "?"}
 SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo")
 # Slack's limit on a view's private_metadata.
 METADATA_LIMIT = 3000
@@ -68,19 +76,13 @@ def _team_of(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("team_id") or (body.get("team") or {}).get("id") or "")
 
 
-async def _ephemeral(ack: AsyncAck, text: str, blocks: list[Any] | None = None) -> None:
-    await ack(text=text, blocks=blocks, response_type="ephemeral")
-
-
 async def launch_command(
     ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    words = (command.get("text") or "").strip()
-    sub, _, rest = words.partition(" ")
-    sub = sub.lower()
+    sub, rest = split_command(command.get("text"))
     if sub in HELP_WORDS or sub not in SUBCOMMANDS:
         lead = "" if sub in HELP_WORDS else f"I don't know `/launch {escape_mrkdwn(sub)}`.\n"
-        await _ephemeral(ack, lead + "Usage: /launch new|list|status|standup|gonogo", as_dicts(usage()))
+        await ack_ephemeral(ack, lead + "Usage: /launch new|list|status|standup|gonogo", as_dicts(usage()))
         return
     if sub == "new":
         await ack()
@@ -93,11 +95,11 @@ async def launch_command(
         )
         return
     try:
-        text, blocks = await _answer(sub, rest.strip(), command=command, context=context)
+        text, blocks = await _answer(sub, rest, command=command, context=context)
     except UserError as exc:
-        await _ephemeral(ack, f":warning: {exc}")
+        await ack_ephemeral(ack, f":warning: {exc}")
         return
-    await _ephemeral(ack, text, blocks)
+    await ack_ephemeral(ack, text, blocks)
     context["runtime"].wake_scheduler()
 
 
@@ -170,10 +172,6 @@ async def new_launch_shortcut(
     )
 
 
-def _pick(values: dict[str, Any], block: str, action: str, key: str) -> Any:
-    return (values.get(block, {}).get(action) or {}).get(key)
-
-
 def _function_names(text: str | None, template: str) -> list[str]:
     names: dict[str, str] = {}
     for line in (text or "").splitlines():
@@ -185,12 +183,12 @@ def _function_names(text: str | None, template: str) -> list[str]:
 
 def _draft_from(view: dict[str, Any]) -> tuple[LaunchDraft | None, dict[str, str]]:
     """Step one's values, or errors keyed by block id."""
-    values = view["state"]["values"]
+    values = state_values(view)
     errors: dict[str, str] = {}
-    name = (_pick(values, LaunchId.NAME_BLOCK, LaunchId.NAME, "value") or "").strip()
+    name = input_text(values, LaunchId.NAME_BLOCK, LaunchId.NAME).strip()
     if not name:
         errors[LaunchId.NAME_BLOCK] = "Give the launch a name."
-    raw_date = _pick(values, LaunchId.TARGET_BLOCK, LaunchId.TARGET, "selected_date")
+    raw_date = input_state(values, LaunchId.TARGET_BLOCK, LaunchId.TARGET).get("selected_date")
     target: date | None = None
     try:
         target = date.fromisoformat(raw_date) if raw_date else None
@@ -198,12 +196,12 @@ def _draft_from(view: dict[str, Any]) -> tuple[LaunchDraft | None, dict[str, str
         target = None
     if target is None:
         errors[LaunchId.TARGET_BLOCK] = "Pick the target date."
-    timezone = (_pick(values, LaunchId.TIMEZONE_BLOCK, LaunchId.TIMEZONE, "value") or "UTC").strip()
+    timezone = (input_text(values, LaunchId.TIMEZONE_BLOCK, LaunchId.TIMEZONE) or "UTC").strip()
     try:
         calendar.zone_of(timezone)
     except calendar.CalendarError as exc:
         errors[LaunchId.TIMEZONE_BLOCK] = str(exc)
-    country = (_pick(values, LaunchId.COUNTRY_BLOCK, LaunchId.COUNTRY, "value") or "").strip() or None
+    country = input_text(values, LaunchId.COUNTRY_BLOCK, LaunchId.COUNTRY).strip() or None
     try:
         country, _ = calendar.check_country(country)
     except calendar.CalendarError as exc:
@@ -214,15 +212,15 @@ def _draft_from(view: dict[str, Any]) -> tuple[LaunchDraft | None, dict[str, str
         except UserError as exc:
             errors[LaunchId.TARGET_BLOCK] = str(exc)
     days = [
-        int(o["value"]) for o in _pick(values, LaunchId.DAYS_BLOCK, LaunchId.DAYS, "selected_options") or []
+        int(o["value"])
+        for o in input_state(values, LaunchId.DAYS_BLOCK, LaunchId.DAYS).get("selected_options") or []
     ]
     if not days:
         errors[LaunchId.DAYS_BLOCK] = "Pick at least one standup day."
-    option = _pick(values, LaunchId.TEMPLATE_BLOCK, LaunchId.TEMPLATE, "selected_option") or {}
-    template = option.get("value") or launch_service.DEFAULT_TEMPLATE
-    functions = _function_names(
-        _pick(values, LaunchId.FUNCTIONS_BLOCK, LaunchId.FUNCTIONS, "value"), template
+    template = (
+        selected_value(values, LaunchId.TEMPLATE_BLOCK, LaunchId.TEMPLATE) or launch_service.DEFAULT_TEMPLATE
     )
+    functions = _function_names(input_text(values, LaunchId.FUNCTIONS_BLOCK, LaunchId.FUNCTIONS), template)
     if len(functions) > MAX_FUNCTIONS or any(len(f) > 100 for f in functions):
         errors[LaunchId.FUNCTIONS_BLOCK] = f"Up to {MAX_FUNCTIONS} functions of at most 100 characters each."
     if errors or target is None:
@@ -230,12 +228,12 @@ def _draft_from(view: dict[str, Any]) -> tuple[LaunchDraft | None, dict[str, str
     draft = LaunchDraft(
         name=name,
         target_date=target,
-        channel=_pick(values, LaunchId.CHANNEL_BLOCK, LaunchId.CHANNEL, "selected_conversation"),
-        owner=_pick(values, LaunchId.OWNER_BLOCK, LaunchId.OWNER, "selected_user") or "",
+        channel=input_state(values, LaunchId.CHANNEL_BLOCK, LaunchId.CHANNEL).get("selected_conversation"),
+        owner=input_state(values, LaunchId.OWNER_BLOCK, LaunchId.OWNER).get("selected_user") or "",
         template=template,
         functions=functions,
         weekdays=sorted(set(days)),
-        time=_pick(values, LaunchId.TIME_BLOCK, LaunchId.TIME, "selected_time") or "09:00",
+        time=input_state(values, LaunchId.TIME_BLOCK, LaunchId.TIME).get("selected_time") or "09:00",
         timezone=timezone,
         country=country,
         origin_channel=view.get("private_metadata") or None,
@@ -276,9 +274,9 @@ async def submit_owners(
 ) -> None:
     """Step two done: create the launch, its channel and the invitations, then say what happened."""
     draft = LaunchDraft.model_validate_json(view.get("private_metadata") or "{}")
-    values = view["state"]["values"]
+    values = state_values(view)
     owners = [
-        _pick(values, owner_block_id(i), LaunchId.FUNCTION_OWNER, "selected_user")
+        input_state(values, owner_block_id(i), LaunchId.FUNCTION_OWNER).get("selected_user")
         for i in range(len(draft.functions))
     ]
     try:
@@ -363,17 +361,15 @@ async def create_from_slack(
     return confirmation
 
 
-async def _load_for_answer(
-    context: AsyncBoltContext, *, team_id: str, function_id: int, user_id: str
+async def _answerable(
+    session: AsyncSession, *, team_id: str, function_id: int, user_id: str
 ) -> tuple[Any, Launch]:
-    async with slack_unit_of_work(context) as session:
-        function = await launch_service.get_function(
-            session=session, team_id=team_id, function_id=function_id
-        )
-        launch = await session.get(Launch, function.launch_id)
-        assert launch is not None
-        _check_may_answer(function, launch, user_id)
-        return function, launch
+    """The function and its launch, when `user_id` may answer for the function; else a UserError."""
+    function = await launch_service.get_function(session=session, team_id=team_id, function_id=function_id)
+    launch = await session.get(Launch, function.launch_id)
+    assert launch is not None
+    _check_may_answer(function, launch, user_id)
+    return function, launch
 
 
 def _check_may_answer(function: Any, launch: Launch, user_id: str) -> None:
@@ -415,12 +411,9 @@ async def _answer_status(
     run_id, function_id = parse_answer_value(action["value"])
     user_id, team_id = body["user"]["id"], _team_of(body)
     async with slack_unit_of_work(context) as session:
-        function = await launch_service.get_function(
-            session=session, team_id=team_id, function_id=function_id
+        function, launch = await _answerable(
+            session, team_id=team_id, function_id=function_id, user_id=user_id
         )
-        launch = await session.get(Launch, function.launch_id)
-        assert launch is not None
-        _check_may_answer(function, launch, user_id)
         outcome = await standups.record_answer(
             session=session, function=function, status=status, by=user_id, run_id=run_id
         )
@@ -485,9 +478,10 @@ async def _open_note(
 ) -> None:
     run_id, function_id = parse_answer_value(action["value"])
     user_id = body["user"]["id"]
-    function, launch = await _load_for_answer(
-        context, team_id=_team_of(body), function_id=function_id, user_id=user_id
-    )
+    async with slack_unit_of_work(context) as session:
+        function, launch = await _answerable(
+            session, team_id=_team_of(body), function_id=function_id, user_id=user_id
+        )
     container = body.get("container") or {}
     metadata = NoteMetadata(
         run_id=run_id,
@@ -511,16 +505,13 @@ async def submit_note(
     context: AsyncBoltContext,
 ) -> None:
     metadata = NoteMetadata.model_validate_json(view.get("private_metadata") or "{}")
-    note = (_pick(view["state"]["values"], LaunchId.NOTE_BLOCK, LaunchId.NOTE_INPUT, "value") or "").strip()
+    note = input_text(state_values(view), LaunchId.NOTE_BLOCK, LaunchId.NOTE_INPUT).strip()
     user_id, team_id = body["user"]["id"], _team_of(body)
     try:
         async with slack_unit_of_work(context) as session:
-            function = await launch_service.get_function(
-                session=session, team_id=team_id, function_id=metadata.function_id
+            function, launch = await _answerable(
+                session, team_id=team_id, function_id=metadata.function_id, user_id=user_id
             )
-            launch = await session.get(Launch, function.launch_id)
-            assert launch is not None
-            _check_may_answer(function, launch, user_id)
             await standups.record_answer(
                 session=session,
                 function=function,
@@ -590,7 +581,7 @@ async def submit_vote(
     context: AsyncBoltContext,
 ) -> None:
     metadata = VoteMetadata.model_validate_json(view.get("private_metadata") or "{}")
-    reason = (_pick(view["state"]["values"], LaunchId.REASON_BLOCK, LaunchId.REASON, "value") or "").strip()
+    reason = input_text(state_values(view), LaunchId.REASON_BLOCK, LaunchId.REASON).strip()
     if not reason:
         await ack(response_action="errors", errors={LaunchId.REASON_BLOCK: "Say why, in a few words."})
         return

@@ -26,6 +26,7 @@ from bot.views.ownership import (
     handed_over_reply,
     owned_areas_section,
 )
+from handlers.common import input_state, state_values
 from handlers.home import home_section, publish_home, team_of
 from models import Area
 from models.base import utcnow
@@ -146,10 +147,8 @@ async def submit_hand_over(
     except ValidationError:
         await ack(response_action="errors", errors={OwnershipId.NEW_OWNER_BLOCK: STALE_BUTTON})
         return
-    values = view["state"]["values"]
-    new_owner = (values.get(OwnershipId.NEW_OWNER_BLOCK, {}).get(OwnershipId.NEW_OWNER) or {}).get(
-        "selected_user"
-    )
+    values = state_values(view)
+    new_owner = input_state(values, OwnershipId.NEW_OWNER_BLOCK, OwnershipId.NEW_OWNER).get("selected_user")
 
     async def refuse(message: str) -> None:
         await ack(response_action="errors", errors={OwnershipId.NEW_OWNER_BLOCK: message})

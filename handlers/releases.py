@@ -36,12 +36,21 @@ from bot.views.releases import (
     saved_notice,
     usage,
 )
+from handlers.common import (
+    ack_ephemeral,
+    input_state,
+    input_text,
+    origin_channel,
+    selected_value,
+    split_command,
+    state_values,
+    tell_privately,
+)
 from models import Launch, LaunchStatus, Release, ReleaseStatus, Theme, ThemeStatus
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
 
-HELP_WORDS = {"", "help", "-h", "--help", "?"}
 OPTIONS_LIMIT = 50
 
 
@@ -59,9 +68,7 @@ def _wake(context: AsyncBoltContext) -> None:
 async def release_command(
     ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    words = (command.get("text") or "").strip().split(maxsplit=1)
-    sub = words[0].lower() if words else ""
-    rest = words[1].strip() if len(words) > 1 else ""
+    sub, rest = split_command(command.get("text"))
     team_id, user = command["team_id"], command["user_id"]
     if sub == "new":
         await ack()
@@ -76,9 +83,7 @@ async def release_command(
                 counts = await release_service.post_counts(
                     session=session, release_ids=[r.id for r in releases]
                 )
-            await ack(
-                text="Recent releases", blocks=release_list(releases, counts), response_type="ephemeral"
-            )
+            await ack_ephemeral(ack, "Recent releases", release_list(releases, counts))
             return
         if sub in {"status", "cancel"} and rest:
             async with slack_unit_of_work(context) as session:
@@ -91,21 +96,17 @@ async def release_command(
             if sub == "cancel":
                 _wake(context)
                 text = f"Release #{release.id} is cancelled; nothing will be posted."
-            await ack(text=text, blocks=blocks, response_type="ephemeral")
+            await ack_ephemeral(ack, text, blocks)
             return
     except UserError as exc:
-        await ack(text=f":warning: {exc}", response_type="ephemeral")
+        await ack_ephemeral(ack, f":warning: {exc}")
         return
     hint = (
         f"`/release {sub}` needs a release: its number, version or title.\n\n"
         if sub in {"status", "cancel"}
         else ""
     )
-    await ack(
-        text=hint + "Usage: /release new|list|status|cancel",
-        blocks=_with_hint(hint),
-        response_type="ephemeral",
-    )
+    await ack_ephemeral(ack, hint + "Usage: /release new|list|status|cancel", _with_hint(hint))
 
 
 def _with_hint(hint: str) -> list[dict[str, Any]]:
@@ -154,45 +155,34 @@ async def _open_compose(
 # ---- the modal ------------------------------------------------------------------------------
 
 
-def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    return dict((values.get(block) or {}).get(action) or {})
-
-
-def _text(values: dict[str, Any], block: str, action: str) -> str:
-    return str(_value(values, block, action).get("value") or "")
-
-
 def _form_from_state(values: dict[str, Any], metadata: ComposeMetadata) -> ComposeForm:
     """What the person has entered so far."""
-    launch = _value(values, ReleaseId.LAUNCH_BLOCK, ReleaseId.LAUNCH).get("selected_option")
-    themes = _value(values, ReleaseId.THEMES_BLOCK, ReleaseId.THEMES).get("selected_options") or []
-    default = (
-        _value(values, ReleaseId.DEFAULT_LOCALE_BLOCK, ReleaseId.DEFAULT_LOCALE).get("selected_option") or {}
-    ).get("value") or "en"
-    when = (_value(values, ReleaseId.WHEN_BLOCK, ReleaseId.WHEN).get("selected_option") or {}).get("value")
-    zone = (_value(values, ReleaseId.TIMEZONE_BLOCK, ReleaseId.TIMEZONE).get("selected_option") or {}).get(
-        "value"
-    )
+    launch = input_state(values, ReleaseId.LAUNCH_BLOCK, ReleaseId.LAUNCH).get("selected_option")
+    themes = input_state(values, ReleaseId.THEMES_BLOCK, ReleaseId.THEMES).get("selected_options") or []
+    default = selected_value(values, ReleaseId.DEFAULT_LOCALE_BLOCK, ReleaseId.DEFAULT_LOCALE) or "en"
+    when = selected_value(values, ReleaseId.WHEN_BLOCK, ReleaseId.WHEN)
+    zone = selected_value(values, ReleaseId.TIMEZONE_BLOCK, ReleaseId.TIMEZONE)
     form = ComposeForm(
-        title=_text(values, ReleaseId.TITLE_BLOCK, ReleaseId.TITLE),
-        version=_text(values, ReleaseId.VERSION_BLOCK, ReleaseId.VERSION),
-        summary=_text(values, ReleaseId.SUMMARY_BLOCK, ReleaseId.SUMMARY),
-        notes=_text(values, ReleaseId.NOTES_BLOCK, ReleaseId.NOTES),
+        title=input_text(values, ReleaseId.TITLE_BLOCK, ReleaseId.TITLE),
+        version=input_text(values, ReleaseId.VERSION_BLOCK, ReleaseId.VERSION),
+        summary=input_text(values, ReleaseId.SUMMARY_BLOCK, ReleaseId.SUMMARY),
+        notes=input_text(values, ReleaseId.NOTES_BLOCK, ReleaseId.NOTES),
         default_locale=str(default),
         launch=(int(launch["value"]), str(launch["text"]["text"])) if launch else None,
         themes=[(int(o["value"]), str(o["text"]["text"])) for o in themes],
         channels=list(
-            _value(values, ReleaseId.CHANNELS_BLOCK, ReleaseId.CHANNELS).get("selected_conversations") or []
+            input_state(values, ReleaseId.CHANNELS_BLOCK, ReleaseId.CHANNELS).get("selected_conversations")
+            or []
         ),
         when=str(when or WHEN_NOW),
-        date=_value(values, ReleaseId.DATE_BLOCK, ReleaseId.DATE).get("selected_date"),
-        time=_value(values, ReleaseId.TIME_BLOCK, ReleaseId.TIME).get("selected_time"),
+        date=input_state(values, ReleaseId.DATE_BLOCK, ReleaseId.DATE).get("selected_date"),
+        time=input_state(values, ReleaseId.TIME_BLOCK, ReleaseId.TIME).get("selected_time"),
         timezone=str(zone or "UTC"),
-        approver=_value(values, ReleaseId.APPROVER_BLOCK, ReleaseId.APPROVER).get("selected_user"),
+        approver=input_state(values, ReleaseId.APPROVER_BLOCK, ReleaseId.APPROVER).get("selected_user"),
     )
     for locale in metadata.locales:
         fields = {
-            name: _text(values, f"{prefix}:{locale}", ReleaseId.VARIANT_VALUE)
+            name: input_text(values, f"{prefix}:{locale}", ReleaseId.VARIANT_VALUE)
             for name, prefix in (
                 ("title", ReleaseId.VARIANT_TITLE),
                 ("summary", ReleaseId.VARIANT_SUMMARY),
@@ -201,7 +191,7 @@ def _form_from_state(values: dict[str, Any], metadata: ComposeMetadata) -> Compo
         }
         form.variants[locale] = {k: v for k, v in fields.items() if v}
         form.variant_channels[locale] = list(
-            _value(values, f"{ReleaseId.VARIANT_CHANNELS}:{locale}", ReleaseId.VARIANT_VALUE).get(
+            input_state(values, f"{ReleaseId.VARIANT_CHANNELS}:{locale}", ReleaseId.VARIANT_VALUE).get(
                 "selected_conversations"
             )
             or []
@@ -318,7 +308,7 @@ async def submit_compose(
     metadata = ComposeMetadata.model_validate_json(view.get("private_metadata") or "{}")
     user = body["user"]["id"]
     team_id = _team_id(body)
-    form = _form_from_state(view["state"]["values"], metadata)
+    form = _form_from_state(state_values(view), metadata)
     locked = False
     if metadata.release_id is not None:
         async with slack_unit_of_work(context) as session:
@@ -371,7 +361,7 @@ async def submit_compose(
         notice = saved_notice(release, approval_reset=edit.approval_reset, updates_posts=edit.updates_posts)
         messages = [(notice, [])]
     for text, blocks in messages:
-        await _tell(client, user=user, channel=metadata.channel_id, text=text, blocks=blocks)
+        await tell_privately(client, user_id=user, channel=metadata.channel_id, text=text, blocks=blocks)
 
 
 async def _previews(session: AsyncSession, release: Release) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -385,21 +375,6 @@ async def _previews(session: AsyncSession, release: Release) -> list[tuple[str, 
     return messages
 
 
-async def _tell(
-    client: AsyncWebClient, *, user: str, channel: str | None, text: str, blocks: list[dict[str, Any]]
-) -> None:
-    """Only `user` sees it: ephemerally where they are, else in their DM with the bot."""
-    if channel and not channel.startswith("D"):
-        try:
-            await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks or None)
-            return
-        except SlackApiError as exc:
-            log.info(
-                "ephemeral to %s in %s failed (%s); sending a DM", user, channel, exc.response.get("error")
-            )
-    await client.chat_postMessage(channel=user, text=text, blocks=blocks or None)
-
-
 async def add_language(
     ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
 ) -> None:
@@ -411,7 +386,7 @@ async def add_language(
     if not locale or locale in metadata.locales:
         return
     metadata.locales.append(locale)
-    form = _form_from_state(view["state"]["values"], metadata)
+    form = _form_from_state(state_values(view), metadata)
     await client.views_update(view_id=view["id"], hash=view.get("hash"), view=compose_modal(form, metadata))
 
 
@@ -500,10 +475,9 @@ async def edit_release(
             session=session, team_id=_team_id(body), release_id=release_id
         )
         form, locales = await _form_of(session, release)
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     metadata = ComposeMetadata(
         release_id=release.id,
-        channel_id=channel,
+        channel_id=origin_channel(body),
         locales=locales,
         locked=release.status in release_service.ON_AIR,
     )
@@ -644,7 +618,7 @@ async def submit_request_changes(
     release_id, revision, channel, ts = (
         str(view.get("private_metadata") or "").split(":") + ["", "", "", ""]
     )[:4]
-    reason = _text(view["state"]["values"], ReleaseId.REASON_BLOCK, ReleaseId.REASON).strip()
+    reason = input_text(state_values(view), ReleaseId.REASON_BLOCK, ReleaseId.REASON).strip()
     if not reason:
         await ack(response_action="errors", errors={ReleaseId.REASON_BLOCK: "Say what should change."})
         return

@@ -19,7 +19,8 @@ from bot.services.feedback_schema import FeedbackFilters
 from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
 from models import Feedback
-from tests.test_feedback_helpers import TEAM, add_areas, rendered
+from tests.helpers import rendered
+from tests.test_feedback_helpers import TEAM, add_areas
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
 from bot.views.feedback import FeedbackId
 from models import Feedback, FeedbackDraft
+from tests.helpers import rendered
 from tests.test_feedback_helpers import (
     TEAM,
     add_areas,
@@ -25,7 +26,6 @@ from tests.test_feedback_helpers import (
     modal_values,
     open_shortcut_modal,
     react,
-    rendered,
     reporters,
     submit_modal,
 )

@@ -19,7 +19,8 @@ from bot.services.feedback_digest import DIGEST_KIND, next_digest_at, week_befor
 from bot.services.feedback_schema import FeedbackIn
 from bot.uow import unit_of_work
 from models import Feedback, Job
-from tests.test_feedback_helpers import TEAM, add_areas, rendered
+from tests.helpers import rendered
+from tests.test_feedback_helpers import TEAM, add_areas
 
 TIMEZONE = "America/New_York"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -29,24 +29,6 @@ async def add_areas(runtime: Runtime) -> None:
             await area_service.create_area(session=session, team_id=TEAM, data=AreaIn(**data))
 
 
-def rendered(blocks: Any) -> str:
-    """Only what Slack renders as text (not ids or values)."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in {"mrkdwn", "plain_text"}:
-                found.append(str(node.get("text", "")))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks)
-    return "\n".join(found)
-
-
 def block_ids(view: dict[str, Any]) -> list[str]:
     return [b.get("block_id", "") for b in view.get("blocks", [])]
 

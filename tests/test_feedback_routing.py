@@ -12,13 +12,13 @@ from bot.runtime import Runtime
 from bot.services.feedback_similarity import normalize, similarity
 from bot.slack_driver import SlackSender
 from bot.views.feedback import FeedbackId
+from tests.helpers import rendered
 from tests.test_feedback_helpers import (
     add_areas,
     feedback_rows,
     modal_values,
     open_shortcut_modal,
     react,
-    rendered,
     submit_modal,
 )
 

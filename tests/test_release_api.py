@@ -12,7 +12,8 @@ from bot.runtime import Runtime
 from bot.uow import unit_of_work
 from models import Launch
 from models.base import utcnow
-from tests.test_releases import APPROVER, OWNER, TEAM, channel_posts, dms_to, rendered
+from tests.helpers import rendered
+from tests.test_releases import APPROVER, OWNER, TEAM, channel_posts, dms_to
 
 BODY: dict[str, Any] = {
     "title": "Audit log",

@@ -17,6 +17,7 @@ from bot.uow import unit_of_work
 from bot.views.releases import ReleaseId
 from models import Feedback, FeedbackReporter, Theme, ThemeStatus
 from models.base import utcnow
+from tests.helpers import rendered
 from tests.test_release_posting import post_now
 from tests.test_releases import (
     APPROVER,
@@ -35,7 +36,6 @@ from tests.test_releases import (
     modal_state,
     posts,
     release_row,
-    rendered,
 )
 
 

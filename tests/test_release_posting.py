@@ -22,6 +22,7 @@ from bot.uow import unit_of_work
 from bot.views.releases import ReleaseId
 from models import Job, JobStatus, ReleasePost
 from models.base import utcnow
+from tests.helpers import rendered
 from tests.test_releases import (
     OWNER,
     TEAM,
@@ -31,7 +32,6 @@ from tests.test_releases import (
     events,
     posts,
     release_row,
-    rendered,
 )
 
 

@@ -6,7 +6,7 @@ import json
 
 from bot.services.releases import ReleaseCopy
 from bot.views.releases import ReleaseId, notes_mrkdwn, release_message
-from tests.test_releases import rendered
+from tests.helpers import rendered
 
 
 def copy(**overrides: object) -> ReleaseCopy:

@@ -21,6 +21,7 @@ from bot.uow import unit_of_work
 from bot.views.releases import ReleaseId
 from models import Job, Release, ReleaseEvent, ReleasePost
 from models.base import utcnow
+from tests.helpers import rendered
 
 TEAM = "T0SWITCH"
 OWNER = "U0ALICE"
@@ -194,23 +195,6 @@ def channel_posts(emulator: SlackEmulator, channel: str, release_id: int = 1) ->
         for m in emulator.messages.get(channel, [])
         if ((m.get("metadata") or {}).get("event_payload") or {}).get("key") == key
     ]
-
-
-def rendered(blocks: list[dict[str, Any]]) -> str:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in {"mrkdwn", "plain_text"}:
-                found.append(str(node.get("text", "")))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks)
-    return "\n".join(found)
 
 
 def dms_to(emulator: SlackEmulator, user: str) -> list[Any]:

@@ -19,7 +19,8 @@ from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
 from models import Job, ThemeNotification
 from models.base import utcnow
-from tests.test_feedback_helpers import TEAM, feedback_rows, react, rendered
+from tests.helpers import rendered
+from tests.test_feedback_helpers import TEAM, feedback_rows, react
 
 
 async def make_theme(api: Any, title: str, **extra: Any) -> int:

@@ -13,6 +13,7 @@ from bot.services import areas as area_service
 from bot.services.area_schema import AreaIn
 from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
+from tests.helpers import rendered as rendered_text
 
 TEAM = "T0SWITCH"
 
@@ -44,24 +45,6 @@ async def directory(runtime: Runtime) -> None:
 
 def block_text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks)
-
-
-def rendered_text(blocks: list[dict[str, Any]]) -> str:
-    """Only what Slack renders as message text (not button values or ids)."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in {"mrkdwn", "plain_text"}:
-                found.append(str(node.get("text", "")))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks)
-    return "\n".join(found)
 
 
 async def test_confident_match_answers_owner_team_backup_channel_and_links(

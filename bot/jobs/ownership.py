@@ -153,6 +153,18 @@ async def _owner_gone(ctx: JobContext, question: _Question) -> OwnerStatus | Non
     return status
 
 
+async def _dm_question(ctx: JobContext, question: _Question, area: Area, *, reminder: bool) -> dict[str, Any]:
+    """Ask the owner "Still yours?" in a DM, once however often the job is retried."""
+    return await post_once(
+        await ctx.client(),
+        channel=question.owner,
+        key=f"job:{ctx.job.id}",
+        text=confirm_request_text(area, reminder=reminder),
+        blocks=as_dicts(confirm_request(area, reminder=reminder)),
+        maybe_posted=ctx.job.attempts > 1,
+    )
+
+
 @job_handler(CONFIRM_KIND)
 async def ask_owner(ctx: JobContext) -> dict[str, Any]:
     question = _Question.of(ctx)
@@ -164,14 +176,7 @@ async def ask_owner(ctx: JobContext) -> dict[str, Any]:
     gone = await _owner_gone(ctx, question)
     if gone is not None:
         return {"owner_status": gone}
-    posted = await post_once(
-        await ctx.client(),
-        channel=question.owner,
-        key=f"job:{ctx.job.id}",
-        text=confirm_request_text(area),
-        blocks=as_dicts(confirm_request(area)),
-        maybe_posted=ctx.job.attempts > 1,
-    )
+    posted = await _dm_question(ctx, question, area, reminder=False)
     async with unit_of_work(ctx.session_factory) as session:
         await record_request(
             session=session,
@@ -194,14 +199,7 @@ async def remind_owner(ctx: JobContext) -> dict[str, Any]:
     gone = await _owner_gone(ctx, question)
     if gone is not None:
         return {"owner_status": gone}
-    posted = await post_once(
-        await ctx.client(),
-        channel=question.owner,
-        key=f"job:{ctx.job.id}",
-        text=confirm_request_text(area, reminder=True),
-        blocks=as_dicts(confirm_request(area, reminder=True)),
-        maybe_posted=ctx.job.attempts > 1,
-    )
+    posted = await _dm_question(ctx, question, area, reminder=True)
     async with unit_of_work(ctx.session_factory) as session:
         await enqueue(
             session=session,

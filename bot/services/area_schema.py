@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.services.schema_base import StrictInput
 from models.area import AreaKind
 
 SLUG_RE = r"^[a-z0-9][a-z0-9-]{0,79}$"
@@ -42,10 +43,8 @@ class Link(BaseModel):
     url: HttpUrl
 
 
-class AreaFields(BaseModel):
+class AreaFields(StrictInput):
     """Everything but the slug; all optional so a patch can carry any subset."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name | None = None
     aliases: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = None
@@ -58,14 +57,6 @@ class AreaFields(BaseModel):
     links: list[Link] | None = None
     tags: list[str] | None = None
     confirm_every_days: int | None = Field(default=None, ge=1, le=3650)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, values: Any) -> Any:
-        # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
-        if _has_nul(values):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
-        return values
 
     @field_validator("aliases", "tags")
     @classmethod
@@ -100,13 +91,3 @@ class AreaPatch(AreaFields):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be null; leave it out to keep the current value")
         return self
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
     HttpUrl,
     StringConstraints,
@@ -17,6 +16,7 @@ from pydantic import (
 )
 
 from bot.services.area_schema import CHANNEL_RE, SLUG_RE, USER_RE
+from bot.services.schema_base import StrictInput
 from models.feedback import FeedbackKind, FeedbackSource, FeedbackStatus, Importance, ThemeStatus
 
 # Slack's own ceiling for a message's text; stored whole.
@@ -33,29 +33,7 @@ ThemeTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 __all__ = ["CHANNEL_RE"]
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, values: Any) -> Any:
-        # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
-        if _has_nul(values):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
-        return values
-
-
-class FeedbackDetails(_Strict):
+class FeedbackDetails(StrictInput):
     """What a person can say about an item: everything but where it came from."""
 
     kind: FeedbackKind | None = None
@@ -121,21 +99,21 @@ class FeedbackFilters(BaseModel):
     q: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class ThemeIn(_Strict):
+class ThemeIn(StrictInput):
     title: ThemeTitle
     description: str = Field(default="", max_length=3000)
     area: AreaSlug | None = None
     status: ThemeStatus = ThemeStatus.OPEN
 
 
-class ThemePatch(_Strict):
+class ThemePatch(StrictInput):
     title: ThemeTitle | None = None
     description: str | None = Field(default=None, max_length=3000)
     area: AreaSlug | None = None
     status: ThemeStatus | None = None
 
 
-class ShipIn(_Strict):
+class ShipIn(StrictInput):
     release_link: HttpUrl | None = Field(default=None, description="Link to the release notes.")
     release_title: str | None = Field(default=None, max_length=300)
     release_id: int | None = Field(default=None, ge=1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from bot.services import calendar
 from bot.services.area_schema import ChannelId, Slug, UserId, slugify
+from bot.services.schema_base import StrictInput
 from models.launch import FunctionStatus, LaunchStatus
 
 FunctionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -21,29 +22,7 @@ def launch_slug(name: str) -> str:
     return slugify(name)[:60].strip("-") or "launch"
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, values: Any) -> Any:
-        # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
-        if _has_nul(values):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
-        return values
-
-
-class FunctionIn(_Input):
+class FunctionIn(StrictInput):
     """One sign-off row; the owner defaults to the owner of the matching ownership area."""
 
     name: FunctionName
@@ -52,7 +31,7 @@ class FunctionIn(_Input):
     note: str = Field(default="", max_length=2000)
 
 
-class FunctionPatch(_Input):
+class FunctionPatch(StrictInput):
     name: FunctionName | None = None
     owner: UserId | None = None
     status: FunctionStatus | None = None
@@ -66,7 +45,7 @@ class FunctionPatch(_Input):
         return self
 
 
-class ScheduleFields(_Input):
+class ScheduleFields(StrictInput):
     """Standup schedule and go/no-go settings; all optional so a patch can carry any subset."""
 
     standup_weekdays: list[Weekday] | None = Field(
