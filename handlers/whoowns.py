@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict
 from bot.services import areas as area_service
-from bot.services.area_index import MatchKind
+from bot.services.area_index import MatchKind, SearchResult
 from bot.services.area_schema import AreaIn
 from bot.services.ownership import announce_owner_change
 from bot.uow import slack_unit_of_work
+from bot.views.common import as_dicts
 from bot.views.common import context as context_block
 from bot.views.whoowns import (
     WhoOwnsId,
@@ -28,8 +30,11 @@ from bot.views.whoowns import (
     not_found,
     usage,
 )
+from models import Area
 
 HELP_WORDS = {"", "help", "-h", "--help", "?"}
+# The memo (see `CachedDirectory.memo`) holding an area's shareable card as Slack's JSON.
+CARD_MEMO = "whoowns_card"
 
 
 class AddAreaMetadata(BaseModel):
@@ -56,11 +61,37 @@ def render_answer(
     directory: area_service.CachedDirectory, query: str, *, shareable: bool = True
 ) -> tuple[str, list[Block]]:
     result, found = area_service.search_directory(directory=directory, query=query)
+    return _answer_blocks(result, found, query, shareable=shareable)
+
+
+def _answer_blocks(
+    result: SearchResult, found: list[Area], query: str, *, shareable: bool
+) -> tuple[str, list[Block]]:
     if result.kind == MatchKind.CONFIDENT and found:
         return area_card_text(found[0]), area_card(found[0], shareable=shareable)
     if result.kind == MatchKind.AMBIGUOUS and found:
         return f"Several areas match {query}", ambiguous_choices(query, found)
     return f"No owner found for {query}", not_found(query, found)
+
+
+def card_json(area: Area) -> tuple[str, tuple[dict[str, Any], ...]]:
+    """An area's shareable card as the fallback text and Slack's JSON."""
+    return area_card_text(area), tuple(as_dicts(area_card(area)))
+
+
+def command_answer(
+    directory: area_service.CachedDirectory, query: str
+) -> tuple[str, Sequence[dict[str, Any]]]:
+    """`render_answer` as Slack's JSON. Serialising Block Kit validates every object, which costs
+    more than the search: a confident answer's card is serialised once per version of the area."""
+    result = directory.index.search(query)
+    if result.kind == MatchKind.CONFIDENT:
+        best = next((m.area_id for m in result.matches if m.area_id in directory.rows), None)
+        if best is not None:
+            return directory.memo(best, CARD_MEMO, card_json)
+    found = area_service.matched_areas(directory=directory, result=result)
+    text, blocks = _answer_blocks(result, found, query, shareable=True)
+    return text, as_dicts(blocks)
 
 
 async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -74,7 +105,9 @@ async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: Async
     if directory is None:
         async with slack_unit_of_work(context) as session:
             directory = await context["area_cache"].directory(session=session, team_id=team_id)
-    text, blocks = render_answer(directory, query)
+    # Every card ready before it is asked for, however the queries spread over the directory.
+    directory.prepare(CARD_MEMO, card_json)
+    text, blocks = command_answer(directory, query)
     await ack(text=text, blocks=blocks, response_type="ephemeral")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from bot.runtime import Runtime
 from bot.services import areas as area_service
 from bot.services.area_index import SCAN_ALL_KEYS, AreaIndex, IndexedArea, MatchKind
-from bot.services.area_schema import AreaIn
+from bot.services.area_schema import AreaIn, AreaPatch
 from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
 from models import Area
@@ -209,3 +209,34 @@ async def test_snapshots_are_detached_copies(runtime: Runtime, billing: None) ->
     assert isinstance(area, Area) and area.owner == "U0BOB" and area.team == "Payments"
     async with unit_of_work(runtime.session_factory) as session:
         assert area not in session
+
+
+async def test_reload_keeps_what_was_derived_from_unchanged_areas_only(
+    runtime: Runtime, billing: None
+) -> None:
+    def owners(area: Area) -> list[str | None]:
+        return [area.owner]
+
+    async def read() -> area_service.CachedDirectory:
+        async with unit_of_work(runtime.session_factory) as session:
+            return await runtime.area_cache.directory(session=session, team_id=TEAM)
+
+    before = await read()
+    (billing_id,) = before.rows
+    card = before.memo(billing_id, "card", owners)
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.create_area(
+            session=session, team_id=TEAM, data=AreaIn(name="Search", owner="U0DAVE")
+        )
+    after = await read()
+    search_id = next(area_id for area_id in after.rows if area_id != billing_id)
+    stale = after.memo(search_id, "card", owners)
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.update_area(
+            session=session, team_id=TEAM, slug="search", patch=AreaPatch(owner="U0CAROL")
+        )
+    latest = await read()
+
+    assert before.retired and after.retired and not latest.retired
+    assert latest.memos[billing_id]["card"] is card  # the reloads did not render Billing again
+    assert stale == ["U0DAVE"] and latest.memo(search_id, "card", owners) == ["U0CAROL"]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.emulator import SlackEmulator
 from bot.runtime import Runtime
 from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
+from bot.services.area_schema import AreaIn, AreaPatch
 from bot.slack_driver import SlackSender
 from bot.uow import unit_of_work
+from bot.views.common import as_dicts
+from bot.views.whoowns import area_card, area_card_text
+from handlers.whoowns import CARD_MEMO, card_json, command_answer, render_answer
 from tests.helpers import rendered as rendered_text
 
 TEAM = "T0SWITCH"
@@ -168,3 +173,97 @@ async def test_mention_who_owns_answers_in_thread(
     (reply,) = await emulator.wait_for("chat.postMessage")
     assert reply["channel"] == "C0GENERAL" and reply["thread_ts"] == "1700000100.000200"
     assert "<@U0BOB>" in json.dumps(reply["blocks"])
+
+
+# ---- the cached card: every change to an area shows in the next answer -------------------------
+
+
+async def test_new_owner_shows_in_the_next_answer(
+    slack: SlackSender, runtime: Runtime, directory: None
+) -> None:
+    assert "<@U0BOB>" in block_text((await slack.command("/whoowns", "billing")).json()["blocks"])
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.update_area(
+            session=session, team_id=TEAM, slug="billing", patch=AreaPatch(owner="U0DAVE")
+        )
+
+    body = (await slack.command("/whoowns", "billing")).json()
+
+    assert body["text"] == "Billing is owned by <@U0DAVE>"
+    assert "<@U0DAVE>" in block_text(body["blocks"]) and "<@U0BOB>" not in block_text(body["blocks"])
+
+
+async def test_renamed_area_answers_under_its_new_name(
+    slack: SlackSender, runtime: Runtime, directory: None
+) -> None:
+    await slack.command("/whoowns", "search")
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.update_area(
+            session=session, team_id=TEAM, slug="search", patch=AreaPatch(name="Discovery")
+        )
+
+    body = (await slack.command("/whoowns", "search")).json()
+
+    assert body["text"] == "Discovery is owned by <@U0ALICE>"  # found by its slug, shown by its name
+    assert "*Discovery*" in rendered_text(body["blocks"]) and "*Search*" not in rendered_text(body["blocks"])
+
+
+async def test_deleted_area_is_no_longer_answered(
+    slack: SlackSender, runtime: Runtime, directory: None
+) -> None:
+    await slack.command("/whoowns", "search")
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.delete_area(session=session, team_id=TEAM, slug="search")
+
+    body = (await slack.command("/whoowns", "search")).json()
+
+    assert body["text"] == "No owner found for search"
+    assert "<@U0ALICE>" not in block_text(body["blocks"])
+
+
+async def test_write_on_another_replica_shows_once_the_directory_version_is_checked(
+    slack: SlackSender, runtime: Runtime, directory: None
+) -> None:
+    await slack.command("/whoowns", "billing")
+    # Another process's write, as its service layer does it: the row and the directory version.
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE areas SET owner = 'U0DAVE', updated_at = :stamp WHERE slug = 'billing'"),
+            {"stamp": datetime(2000, 1, 1)},  # a stale clock: only the version reveals the change
+        )
+        await connection.execute(text("UPDATE directory_versions SET version = version + 1"))
+
+    stale = await slack.command("/whoowns", "billing")
+    for entry in runtime.area_cache._entries.values():
+        entry.checked_at -= area_service.INDEX_RECHECK_SECONDS
+    fresh = await slack.command("/whoowns", "billing")
+
+    assert "<@U0BOB>" in block_text(stale.json()["blocks"])
+    assert fresh.json()["text"] == "Billing is owned by <@U0DAVE>"
+
+
+async def test_cached_answers_match_freshly_rendered_ones(runtime: Runtime, directory: None) -> None:
+    async with unit_of_work(runtime.session_factory) as session:
+        cached = await runtime.area_cache.directory(session=session, team_id=TEAM)
+    queries = ["billing", "invoices", "biling", "bulk", "bulk export", "search", "quantum", "<!here>"]
+
+    for _ in range(2):  # first rendered, then from the memo
+        for query in queries:
+            expected_text, expected_blocks = render_answer(cached, query)
+            answer_text, answer_blocks = command_answer(cached, query)
+            assert (answer_text, list(answer_blocks)) == (expected_text, as_dicts(expected_blocks)), query
+
+
+async def test_cards_for_the_whole_directory_are_prepared_ahead_of_lookups(
+    runtime: Runtime, directory: None
+) -> None:
+    async with unit_of_work(runtime.session_factory) as session:
+        cached = await runtime.area_cache.directory(session=session, team_id=TEAM)
+
+    cached.prepare(CARD_MEMO, card_json)
+    await cached._preparing[CARD_MEMO]
+
+    assert set(cached.memos) == set(cached.rows)
+    for area_id in cached.rows:
+        area = cached.snapshot(area_id)
+        assert cached.memos[area_id][CARD_MEMO] == (area_card_text(area), tuple(as_dicts(area_card(area))))

@@ -216,15 +216,22 @@ class AreaIndex:
         return near
 
     def _score(self, text: str, candidates: set[int]) -> dict[int, float]:
-        scores: dict[int, float] = {}
-        for area_id in candidates:
-            best = max(
-                (fuzz.WRatio(text, key, processor=None) for key in self.area_keys[area_id]), default=0.0
-            )
-            description = self.descriptions[area_id]
-            if description:
-                best = max(best, fuzz.token_set_ratio(text, description, processor=None) * 0.8)
-            scores[area_id] = best
+        # Every candidate's keys and descriptions scored in one call each: a call per key from
+        # Python costs as much again as the scoring itself.
+        ids = list(candidates)
+        owners = [area_id for area_id in ids for _ in self.area_keys[area_id]]
+        keys = [key for area_id in ids for key in self.area_keys[area_id]]
+        scores = dict.fromkeys(ids, 0.0)
+        for _, score, i in process.extract(text, keys, scorer=fuzz.WRatio, processor=None, limit=None):
+            if score > scores[owners[i]]:
+                scores[owners[i]] = score
+        described = [area_id for area_id in ids if self.descriptions[area_id]]
+        descriptions = [self.descriptions[area_id] for area_id in described]
+        for _, score, i in process.extract(
+            text, descriptions, scorer=fuzz.token_set_ratio, processor=None, limit=None
+        ):
+            if score * 0.8 > scores[described[i]]:
+                scores[described[i]] = score * 0.8
         return scores
 
     def _match(self, area_id: int, score: float) -> Match:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,8 +25,16 @@ from bot.services.area_schema import AreaIn, AreaPatch
 from models import Area, DirectoryVersion, OwnerStatus
 from models.base import utcnow
 
+log = logging.getLogger(__name__)
+
 # How long a replica trusts its cached index before asking whether another replica wrote.
 INDEX_RECHECK_SECONDS = 1.0
+# Rendering every area ahead of lookups runs on the event loop in slices this long, so that
+# acknowledgements arriving meanwhile wait at most one slice, with as long a pause after each:
+# a busy loop would starve threads needing the GIL (aiosqlite takes it once per row it reads).
+PREPARE_SLICE_SECONDS = 0.002
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,13 @@ class CachedDirectory:
     read_at: datetime
     checked_at: float = 0.0
     snapshots: dict[int, Area] = field(default_factory=dict, repr=False)
+    # Per area, values derived from its row (say, its rendered card), by purpose.
+    memos: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # Set once a newer read replaces this one: background work on it stops.
+    retired: bool = False
+    # Set while a check reads the database for changes: background work on it pauses.
+    checking: bool = False
+    _preparing: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
     def snapshot(self, area_id: int) -> Area:
         """A detached copy of the area as last read, for display only: never change it or add it
@@ -143,6 +160,61 @@ class CachedDirectory:
         if area is None:
             area = self.snapshots[area_id] = Area(**self.rows[area_id])
         return area
+
+    def memo(self, area_id: int, purpose: str, build: Callable[[Area], T]) -> T:
+        """`build(area)` computed once per version of the area: dropped as soon as the area changes.
+
+        `build` must depend on the area's row alone, and callers must not mutate what it returns.
+        """
+        memos = self.memos.get(area_id)
+        if memos is None:
+            memos = self.memos[area_id] = {}
+        if purpose not in memos:
+            area = self.snapshots.get(area_id) or Area(**self.rows[area_id])
+            memos[purpose] = build(area)
+        value: T = memos[purpose]
+        return value
+
+    def prepare(self, purpose: str, build: Callable[[Area], object]) -> None:
+        """Compute `memo(…, purpose, build)` for every area in the background, once per read.
+
+        On the event loop, a slice at a time: a worker thread would hold the GIL against the loop
+        (costing each of its wake-ups for I/O up to the interpreter's switch interval) for no gain.
+        """
+        if purpose not in self._preparing:
+            task = asyncio.get_running_loop().create_task(self._memo_every_area(purpose, build))
+            self._preparing[purpose] = task
+
+    async def _memo_every_area(self, purpose: str, build: Callable[[Area], object]) -> None:
+        sliced_at = time.perf_counter()
+        for area_id in list(self.rows):
+            while self.checking and not self.retired:
+                await asyncio.sleep(PREPARE_SLICE_SECONDS)
+            if self.retired:
+                return
+            memos = self.memos.get(area_id)
+            if area_id in self.rows and (memos is None or purpose not in memos):
+                try:
+                    self.memo(area_id, purpose, build)
+                except Exception:  # the lookup that needs it renders it again and reports the error
+                    log.exception("could not prepare %s for area %s", purpose, area_id)
+            if time.perf_counter() - sliced_at >= PREPARE_SLICE_SECONDS:
+                await asyncio.sleep(PREPARE_SLICE_SECONDS)
+                sliced_at = time.perf_counter()
+
+    def forget(self, area_id: int) -> None:
+        """Drop what was derived from the area's previous row."""
+        self.snapshots.pop(area_id, None)
+        self.memos.pop(area_id, None)
+
+    def adopt_unchanged(self, previous: CachedDirectory) -> None:
+        """Keep what an older read derived from areas whose rows have not changed since."""
+        for area_id, row in self.rows.items():
+            if previous.rows.get(area_id) == row:
+                if area_id in previous.memos:
+                    self.memos[area_id] = previous.memos[area_id]
+                if area_id in previous.snapshots:
+                    self.snapshots[area_id] = previous.snapshots[area_id]
 
 
 class AreaIndexCache:
@@ -162,7 +234,9 @@ class AreaIndexCache:
         _CACHES.add(self)
 
     def invalidate(self, team_id: str) -> None:
-        self._entries.pop(team_id, None)
+        entry = self._entries.pop(team_id, None)
+        if entry is not None:
+            entry.retired = True
 
     def expire(self, team_ids: set[str | None]) -> None:
         """Check these workspaces (None: every workspace) on their next lookup."""
@@ -191,21 +265,38 @@ class AreaIndexCache:
             entry = self._entries.get(team_id)
             if entry and time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS:
                 return entry
-            expirations = self._expirations
-            version = (
-                await session.scalar(
-                    select(DirectoryVersion.version).where(DirectoryVersion.team_id == team_id)
-                )
-                or 0
-            )
-            if entry is None or entry.version != version:
-                entry = await _load_directory(session=session, team_id=team_id, version=version)
-            else:
-                await _patch_changed_rows(session=session, team_id=team_id, entry=entry)
-            # A commit that landed while this check ran may not be in what it read.
-            entry.checked_at = time.monotonic() if expirations == self._expirations else 0.0
+            cached = entry
+            if cached is not None:
+                # Rendering ahead waits: this check is what an acknowledgement waits on.
+                cached.checking = True
+            try:
+                entry = await self._check(session=session, team_id=team_id, entry=cached)
+            finally:
+                if cached is not None:
+                    cached.checking = False
             self._entries[team_id] = entry
             return entry
+
+    async def _check(
+        self, *, session: AsyncSession, team_id: str, entry: CachedDirectory | None
+    ) -> CachedDirectory:
+        """The directory as it is now: `entry` patched, or read afresh when the version moved."""
+        expirations = self._expirations
+        version = (
+            await session.scalar(select(DirectoryVersion.version).where(DirectoryVersion.team_id == team_id))
+            or 0
+        )
+        if entry is None or entry.version != version:
+            previous = entry
+            entry = await _load_directory(session=session, team_id=team_id, version=version)
+            if previous is not None:
+                entry.adopt_unchanged(previous)
+                previous.retired = True
+        else:
+            await _patch_changed_rows(session=session, team_id=team_id, entry=entry)
+        # A commit that landed while this check ran may not be in what it read.
+        entry.checked_at = time.monotonic() if expirations == self._expirations else 0.0
+        return entry
 
 
 # A row stamped `updated_at` before the previous check may commit after it (and replicas' clocks
@@ -242,7 +333,7 @@ async def _patch_changed_rows(*, session: AsyncSession, team_id: str, entry: Cac
             cached = entry.rows.get(row["id"])
             reindex = reindex or cached is None or any(cached[key] != row[key] for key in _INDEXED)
             entry.rows[row["id"]] = row
-            entry.snapshots.pop(row["id"], None)
+            entry.forget(row["id"])
     if reindex:
         entry.index = _index_of(entry.rows)
     entry.read_at = read_at
@@ -311,4 +402,9 @@ def search_directory(
 ) -> tuple[SearchResult, list[Area]]:
     """Fuzzy lookup in a cached directory: the classification and detached copies of the matches."""
     result = directory.index.search(query, limit=limit)
-    return result, [directory.snapshot(m.area_id) for m in result.matches if m.area_id in directory.rows]
+    return result, matched_areas(directory=directory, result=result)
+
+
+def matched_areas(*, directory: CachedDirectory, result: SearchResult) -> list[Area]:
+    """Detached copies of a search's matches, in rank order."""
+    return [directory.snapshot(m.area_id) for m in result.matches if m.area_id in directory.rows]
