@@ -65,19 +65,28 @@ def announcement_text(payload: dict[str, Any]) -> str:
     )
 
 
-@job_handler(ANNOUNCE_KIND)
-async def announce(ctx: JobContext) -> dict[str, Any]:
+def ownership_channel(ctx: JobContext) -> str:
+    """Where ownership news goes; without OWNERSHIP_CHANNEL the job is skipped."""
     channel = ctx.settings.ownership_channel
     if not channel:
         raise SkipJob("OWNERSHIP_CHANNEL is not set")
-    client = await ctx.client()
+    return channel
+
+
+async def tell_ownership_channel(ctx: JobContext, text: str) -> dict[str, Any]:
+    """Post this job's one message to OWNERSHIP_CHANNEL, once however often the job runs."""
     return await post_once(
-        client,
-        channel=channel,
+        await ctx.client(),
+        channel=ownership_channel(ctx),
         key=f"job:{ctx.job.id}",
-        text=announcement_text(ctx.job.payload),
+        text=text,
         maybe_posted=ctx.job.attempts > 1,
     )
+
+
+@job_handler(ANNOUNCE_KIND)
+async def announce(ctx: JobContext) -> dict[str, Any]:
+    return await tell_ownership_channel(ctx, announcement_text(ctx.job.payload))
 
 
 # Owners named in a bulk-import summary; the rest are counted.
@@ -98,17 +107,7 @@ def import_summary_text(payload: dict[str, Any]) -> str:
 
 @job_handler(IMPORT_SUMMARY_KIND)
 async def announce_import(ctx: JobContext) -> dict[str, Any]:
-    channel = ctx.settings.ownership_channel
-    if not channel:
-        raise SkipJob("OWNERSHIP_CHANNEL is not set")
-    client = await ctx.client()
-    return await post_once(
-        client,
-        channel=channel,
-        key=f"job:{ctx.job.id}",
-        text=import_summary_text(ctx.job.payload),
-        maybe_posted=ctx.job.attempts > 1,
-    )
+    return await tell_ownership_channel(ctx, import_summary_text(ctx.job.payload))
 
 
 # ---- "Still yours?" -----------------------------------------------------------------------
@@ -248,22 +247,14 @@ async def welcome_new_owner(ctx: JobContext) -> dict[str, Any]:
 
 @job_handler(NEEDS_OWNER_KIND)
 async def announce_needs_owner(ctx: JobContext) -> dict[str, Any]:
-    channel = ctx.settings.ownership_channel
-    if not channel:
-        raise SkipJob("OWNERSHIP_CHANNEL is not set")
     payload = ctx.job.payload
-    return await post_once(
-        await ctx.client(),
-        channel=channel,
-        key=f"job:{ctx.job.id}",
-        text=needs_owner_text(
-            name=str(payload["name"]),
-            slug=str(payload["slug"]),
-            owner=str(payload["owner"]),
-            by=payload.get("by"),
-        ),
-        maybe_posted=ctx.job.attempts > 1,
+    text = needs_owner_text(
+        name=str(payload["name"]),
+        slug=str(payload["slug"]),
+        owner=str(payload["owner"]),
+        by=payload.get("by"),
     )
+    return await tell_ownership_channel(ctx, text)
 
 
 # ---- the weekly stale report --------------------------------------------------------------
@@ -308,9 +299,7 @@ async def plan_stale_reports(runtime: Runtime, now: datetime) -> None:
 
 @job_handler(STALE_REPORT_KIND)
 async def post_stale_report(ctx: JobContext) -> dict[str, Any]:
-    channel = ctx.settings.ownership_channel
-    if not channel:
-        raise SkipJob("OWNERSHIP_CHANNEL is not set")
+    channel = ownership_channel(ctx)
     client = await ctx.client()
     # Owners are otherwise checked only when asked to confirm; a weekly sweep catches people
     # who left (or came back) since.
