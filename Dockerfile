@@ -5,11 +5,10 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/switchboard
-# Dependencies first, so that code changes reuse this layer.
+# Dependencies first, exactly as locked, so that code changes reuse this layer.
+COPY requirements/app.txt ./requirements/app.txt
+RUN /opt/switchboard/bin/pip install -r requirements/app.txt
 COPY pyproject.toml README.md ./
-RUN mkdir bot handlers models migrations \
- && /opt/switchboard/bin/pip install . \
- && /opt/switchboard/bin/pip uninstall -y switchboard
 COPY bot ./bot
 COPY handlers ./handlers
 COPY models ./models

@@ -1,5 +1,12 @@
 """Test harness: a database per test (SQLite always; PostgreSQL when SWITCHBOARD_TEST_POSTGRES_URL
-is set, where an unreachable server fails the run), the Slack emulator, and the ASGI app."""
+is set, where an unreachable server fails the run), the Slack emulator, and the ASGI app.
+
+Every test starts at a fixed wall-clock time that keeps ticking, so that the suite reads the same
+on any day: `DEFAULT_CLOCK`, or the ISO 8601 instant in `SWITCHBOARD_TEST_CLOCK` to run the whole
+suite on a chosen day (a Saturday, a DST change, New Year's Eve); `SWITCHBOARD_TEST_CLOCK=now`
+leaves the real clock. A test whose outcome depends on the date sets its own clock (the
+`time_machine` fixture or marker, or a `now=` argument).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,13 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import time_machine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -25,6 +34,7 @@ from bot.slack_driver import SIGNING_SECRET, SlackSender
 from bot.web import create_app
 
 POSTGRES_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
+CLOCK_ENV = "SWITCHBOARD_TEST_CLOCK"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(POSTGRES_ENV) else [])
 
 
@@ -55,6 +65,28 @@ async def _drop_pg_database(url: str) -> None:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await engine.dispose()
+
+
+# A Wednesday in summer time, mid-morning in Europe and before dawn in the Americas.
+DEFAULT_CLOCK = "2026-06-10T09:30:00+00:00"
+
+
+def _fixed_clock() -> datetime | None:
+    value = os.environ.get(CLOCK_ENV) or DEFAULT_CLOCK
+    if value == "now":
+        return None
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"{CLOCK_ENV} needs an offset, e.g. 2026-12-05T10:00:00+00:00")
+    return instant
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(request: pytest.FixtureRequest, time_machine: time_machine.TimeMachineFixture) -> None:
+    """The wall clock starts at the suite's fixed clock for each test and keeps ticking."""
+    instant = _fixed_clock()
+    if instant is not None and request.node.get_closest_marker("time_machine") is None:
+        time_machine.move_to(instant, tick=True)
 
 
 @pytest.fixture(scope="session")

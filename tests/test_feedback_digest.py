@@ -24,8 +24,11 @@ from tests.test_feedback_helpers import TEAM, add_areas
 
 TIMEZONE = "America/New_York"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# The digest fell due an hour ago (local wall clock), so a scheduler coming up now still posts it.
-_DUE = datetime.now(ZoneInfo(TIMEZONE)).replace(second=0, microsecond=0) - timedelta(hours=1)
+# The tests run at this clock. The digest fell due an hour before it (local wall clock), so a
+# scheduler coming up now still posts it.
+NOW = datetime(2026, 6, 10, 15, 30, tzinfo=UTC)
+_DUE = NOW.astimezone(ZoneInfo(TIMEZONE)) - timedelta(hours=1)
+pytestmark = pytest.mark.time_machine(NOW, tick=True)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,10 @@ from models import Job
 from models.launch import GoNoGoDecision, GoNoGoVote, Launch, LaunchFunction
 from tests.test_standups import LAUNCH_CHANNEL, TEAM, make_launch
 
-TARGET = date.today() + timedelta(days=30)
+# Dates are counted from this clock (a Wednesday), so that the tests read the same on any day.
+NOW = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
+TARGET = NOW.date() + timedelta(days=30)
+pytestmark = pytest.mark.time_machine(NOW, tick=True)
 
 
 def dump(value: Any) -> str:

@@ -28,6 +28,7 @@ from models.launch import Launch, LaunchFunction, RunStatus, StandupPrompt, Stan
 TEAM = "T0SWITCH"
 LAUNCH_CHANNEL = "C0LAUNCH"
 OWNERS = {"Engineering": "U0BOB", "QA": "U0CAROL", "Docs": "U0DAVE"}
+SATURDAY = datetime(2026, 6, 6, 10, 0, tzinfo=UTC)
 
 
 async def make_launch(runtime: Runtime, emulator: SlackEmulator, **overrides: Any) -> int:
@@ -115,6 +116,8 @@ def text_of(call: dict[str, Any]) -> str:
     return json.dumps(call.get("blocks") or [], ensure_ascii=False) + str(call.get("text", ""))
 
 
+# A Saturday: the weekday schedule plans no run of its own beside the one started by hand.
+@pytest.mark.time_machine(SATURDAY, tick=True)
 async def test_full_standup_cycle_with_reminder_and_summary(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any
 ) -> None:
@@ -377,6 +380,8 @@ async def test_cancelled_launch_run_is_skipped(
     assert not emulator.calls_to("chat.postMessage")
 
 
+# A Saturday: the weekday schedule plans no run of its own beside the one started by hand.
+@pytest.mark.time_machine(SATURDAY, tick=True)
 async def test_retried_prompt_job_sends_each_dm_exactly_once(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any
 ) -> None:
