@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.emulator import SlackEmulator
+from bot.emulator.server import SlackEmulator
 
 TARGET = (date.today() + timedelta(days=30)).isoformat()
 
