@@ -151,13 +151,13 @@ async def seed(database_url: str, areas: list[dict[str, Any]]) -> None:
     That is `switchboard owners import` without reading a YAML file, which alone would take
     longer than the whole benchmark for 10,000 areas.
     """
-    from bot import migrate
-    from bot.db import create_engine, create_session_factory
-    from bot.services.directory_sync import import_directory
-    from bot.services.importers import ImportFormat, ParsedArea, ParsedDirectory
-    from bot.services.importers.validation import area_values, validate_area
-    from bot.settings import load_settings
-    from bot.uow import unit_of_work
+    from bot.core import migrate
+    from bot.core.db import create_engine, create_session_factory
+    from bot.core.settings import load_settings
+    from bot.core.uow import unit_of_work
+    from bot.ownership.importers import ImportFormat, ParsedArea, ParsedDirectory
+    from bot.ownership.importers.validation import area_values, validate_area
+    from bot.ownership.sync import import_directory
 
     parsed = []
     for line, raw in enumerate(areas, start=1):
@@ -195,7 +195,7 @@ def serve(target: str, port: int) -> None:
     import uvicorn
 
     if target == "switchboard":
-        from bot.settings import load_settings
+        from bot.core.settings import load_settings
         from bot.web import create_app
 
         app = create_app(load_settings(_env_file=None), manage_schema=True)
@@ -244,7 +244,7 @@ class Server:
 def server_env(database_url: str, emulator_url: str) -> dict[str, str]:
     # Nothing from the caller's shell or a .env may switch the app into Socket Mode or OAuth.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_", "DATABASE_"))}
-    from bot.emulator import BOT_TOKEN
+    from bot.emulator.server import BOT_TOKEN
 
     env.update(
         DATABASE_URL=database_url,
@@ -454,7 +454,7 @@ def report(name: str, result: Result) -> str:
 
 
 async def bench(args: argparse.Namespace) -> int:
-    from bot.emulator import SlackEmulator
+    from bot.emulator.server import SlackEmulator
 
     rng = random.Random(args.seed)
     areas = directory(args.areas, rng)

@@ -37,12 +37,12 @@ from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import migrate  # noqa: E402
-from bot.api.feedback import _csv_stream  # noqa: E402
-from bot.db import create_engine, create_session_factory  # noqa: E402
-from bot.services import feedback as feedback_service  # noqa: E402
-from bot.services.feedback_schema import FeedbackFilters, KeysetPosition  # noqa: E402
-from bot.uow import unit_of_work  # noqa: E402
+from bot.core import migrate  # noqa: E402
+from bot.core.db import create_engine, create_session_factory  # noqa: E402
+from bot.core.uow import unit_of_work  # noqa: E402
+from bot.feedback import capture as feedback_service  # noqa: E402
+from bot.feedback.api import _csv_stream  # noqa: E402
+from bot.feedback.schema import FeedbackFilters, KeysetPosition  # noqa: E402
 
 TEAM = "T0BENCH"
 OTHER_TEAM = "T0OTHER"

@@ -36,16 +36,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import migrate
-from bot.emulator import BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackEmulator
-from bot.runtime import Runtime
+from bot.core import migrate
+from bot.core.runtime import Runtime
+from bot.core.settings import load_settings
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SIGNING_SECRET
+from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackEmulator
+from bot.releases import compose as release_service
+from bot.releases.posting import delivery_key
+from bot.releases.schema import ReleaseIn
 from bot.scheduler.runner import JobRunner
-from bot.services import releases as release_service
-from bot.services.release_posting import delivery_key
-from bot.services.release_schema import ReleaseIn
-from bot.settings import load_settings
-from bot.slack_driver import SIGNING_SECRET
-from bot.uow import unit_of_work
 from bot.web import create_app
 from models import Release, ReleasePost, ReleaseStatus
 

@@ -36,14 +36,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot import migrate
-from bot.db import SessionFactory
-from bot.emulator import BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackEmulator
+from bot.core import migrate
+from bot.core import pacing as launch_pacing
+from bot.core.db import SessionFactory
+from bot.core.settings import load_settings
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SIGNING_SECRET
+from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackEmulator
+from bot.launches import standups
 from bot.scheduler.runner import JobRunner
-from bot.services import launch_pacing, standups
-from bot.settings import load_settings
-from bot.slack_driver import SIGNING_SECRET
-from bot.uow import unit_of_work
 from bot.web import create_app
 from models.base import utcnow
 from models.launch import Launch, LaunchFunction, StandupPrompt

@@ -16,12 +16,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot import migrate
 from bot.api.errors import install_error_handlers
-from bot.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings, SettingsError, get_settings
-from bot.slack_app import build_bolt_app
+from bot.core import migrate
+from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from bot.core.runtime import Runtime, build_runtime
+from bot.core.settings import Settings, SettingsError, get_settings
+from bot.slack.app import build_bolt_app
 
 log = logging.getLogger(__name__)
 

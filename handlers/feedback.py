@@ -15,17 +15,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
-from bot.services import areas as area_service
-from bot.services import feedback as feedback_service
-from bot.services import themes as theme_service
-from bot.services.deliveries import claim_delivery
-from bot.services.feedback_schema import FeedbackIn, FeedbackPatch, ThemeIn
-from bot.services.feedback_similarity import ThemeSuggestion, suggest_themes
-from bot.settings import Settings
-from bot.uow import slack_unit_of_work
-from bot.views.common import as_dicts, section
-from bot.views.feedback import (
+from bot.core.deliveries import claim_delivery
+from bot.core.errors import UserError
+from bot.core.settings import Settings
+from bot.core.uow import slack_unit_of_work
+from bot.feedback import capture as feedback_service
+from bot.feedback import themes as theme_service
+from bot.feedback.schema import FeedbackIn, FeedbackPatch, ThemeIn
+from bot.feedback.similarity import ThemeSuggestion, suggest_themes
+from bot.feedback.views import (
     EDITABLE_TEXT_LIMIT,
     NEW_THEME_PREFIX,
     USAGE,
@@ -43,6 +41,8 @@ from bot.views.feedback import (
     theme_modal,
     theme_option,
 )
+from bot.ownership import areas as area_service
+from bot.slack.blocks import as_dicts, section
 from handlers.common import (
     HELP_WORDS,
     StateValues,

@@ -19,9 +19,9 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SessionFactory
-from bot.uow import session_factory_of, unit_of_work
-from bot.views.home import home_view, section_unavailable
+from bot.core.db import SessionFactory
+from bot.core.uow import session_factory_of, unit_of_work
+from bot.home.views import home_view, section_unavailable
 
 log = logging.getLogger(__name__)
 

@@ -14,16 +14,17 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
-from bot.services import calendar, launch_gonogo, standups
-from bot.services import launches as launch_service
-from bot.services.launch_schema import MAX_FUNCTIONS, FunctionIn, LaunchIn, launch_slug
-from bot.services.launch_slack import create_launch_channel, invite_to_channel, join_channel
-from bot.services.posting import post_once
-from bot.text import channel_mention, escape_mrkdwn
-from bot.uow import session_factory_of, slack_unit_of_work
-from bot.views.common import as_dicts
-from bot.views.launch import (
+from bot.core.errors import UserError
+from bot.core.posting import post_once
+from bot.core.text import channel_mention, escape_mrkdwn
+from bot.core.uow import session_factory_of, slack_unit_of_work
+from bot.launches import calendar, standups
+from bot.launches import gonogo as launch_gonogo
+from bot.launches import launches as launch_service
+from bot.launches.schema import MAX_FUNCTIONS, FunctionIn, LaunchIn, launch_slug
+from bot.launches.slack import create_launch_channel, invite_to_channel, join_channel
+from bot.launches.views.gonogo import vote_blocks, vote_text
+from bot.launches.views.matrix import (
     LaunchId,
     launch_created_text,
     launch_intro_blocks,
@@ -32,8 +33,7 @@ from bot.views.launch import (
     matrix_text,
     usage,
 )
-from bot.views.launch_gonogo import vote_blocks, vote_text
-from bot.views.launch_modals import (
+from bot.launches.views.modals import (
     WORKING,
     LaunchDraft,
     NoteMetadata,
@@ -45,13 +45,14 @@ from bot.views.launch_modals import (
     owners_modal,
     vote_modal,
 )
-from bot.views.launch_standup import (
+from bot.launches.views.standup import (
     my_launches_section,
     parse_answer_value,
     pending_signoffs_section,
     prompt_blocks,
     prompt_text,
 )
+from bot.slack.blocks import as_dicts
 from handlers.common import (
     HELP_WORDS,
     ack_ephemeral,

@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.uow import slack_unit_of_work
-from bot.views.common import as_dicts
-from bot.views.whoowns import USAGE
+from bot.core.uow import slack_unit_of_work
+from bot.ownership.views.whoowns import USAGE
+from bot.slack.blocks import as_dicts
 from handlers.whoowns import answer
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")

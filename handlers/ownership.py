@@ -11,13 +11,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import Conflict, UserError
-from bot.services import ownership as ownership_service
-from bot.services.areas import list_owned_by
-from bot.text import escape_mrkdwn, user_mention
-from bot.uow import session_factory_of, slack_unit_of_work
-from bot.views.common import as_dicts, section
-from bot.views.ownership import (
+from bot.core.errors import Conflict, UserError
+from bot.core.text import escape_mrkdwn, user_mention
+from bot.core.uow import session_factory_of, slack_unit_of_work
+from bot.ownership import confirmation as ownership_service
+from bot.ownership.areas import list_owned_by
+from bot.ownership.views.freshness import (
     HandOverMetadata,
     OwnershipId,
     confirmed_reply,
@@ -26,6 +25,7 @@ from bot.views.ownership import (
     handed_over_reply,
     owned_areas_section,
 )
+from bot.slack.blocks import as_dicts, section
 from handlers.common import input_state, state_values
 from handlers.home import home_section, publish_home, team_of
 from models import Area

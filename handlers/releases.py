@@ -15,11 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
-from bot.services import releases as release_service
-from bot.services.release_schema import ReleaseIn, ReleasePatch
-from bot.uow import slack_unit_of_work
-from bot.views.releases import (
+from bot.core.errors import UserError
+from bot.core.uow import slack_unit_of_work
+from bot.releases import compose as release_service
+from bot.releases.schema import ReleaseIn, ReleasePatch
+from bot.releases.views import (
     WHEN_AT,
     WHEN_NOW,
     ComposeForm,

@@ -12,15 +12,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import Conflict
-from bot.services import areas as area_service
-from bot.services.area_index import MatchKind, SearchResult
-from bot.services.area_schema import AreaIn
-from bot.services.ownership import announce_owner_change
-from bot.uow import slack_unit_of_work
-from bot.views.common import as_dicts
-from bot.views.common import context as context_block
-from bot.views.whoowns import (
+from bot.core.errors import Conflict
+from bot.core.uow import slack_unit_of_work
+from bot.ownership import areas as area_service
+from bot.ownership.confirmation import announce_owner_change
+from bot.ownership.index import MatchKind, SearchResult
+from bot.ownership.schema import AreaIn
+from bot.ownership.views.whoowns import (
     WhoOwnsId,
     ambiguous_choices,
     area_added,
@@ -30,6 +28,8 @@ from bot.views.whoowns import (
     not_found,
     usage,
 )
+from bot.slack.blocks import as_dicts
+from bot.slack.blocks import context as context_block
 from models import Area
 
 HELP_WORDS = {"", "help", "-h", "--help", "?"}

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import models
-from bot.db import create_engine
+from bot.core.db import create_engine
 
 config = context.config
 target_metadata = models.Base.metadata

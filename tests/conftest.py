@@ -25,12 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 import models
-from bot.db import create_engine
-from bot.emulator import BOT_TOKEN, BOT_USER_ID, SlackEmulator
-from bot.runtime import Runtime
+from bot.core.db import create_engine
+from bot.core.runtime import Runtime
+from bot.core.settings import Settings, load_settings
+from bot.emulator.driver import SIGNING_SECRET, SlackSender
+from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, SlackEmulator
 from bot.scheduler.runner import JobRunner
-from bot.settings import Settings, load_settings
-from bot.slack_driver import SIGNING_SECRET, SlackSender
 from bot.web import create_app
 
 POSTGRES_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
+from bot.core.runtime import Runtime
+from bot.core.settings import load_settings
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SIGNING_SECRET
+from bot.emulator.server import SlackEmulator
 from bot.scheduler.jobs import enqueue
-from bot.settings import load_settings
-from bot.slack_driver import SIGNING_SECRET
-from bot.uow import unit_of_work
 from bot.web import create_app
 from models import Area, Installation, Job
 from models.base import utcnow

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
-from bot.emulator import BOT_TOKEN, SlackEmulator
-from bot.runtime import Runtime
-from bot.services import api_tokens
-from bot.settings import get_settings, load_settings
-from bot.slack_driver import SIGNING_SECRET
-from bot.uow import unit_of_work
+from bot.cli.app import app as cli
+from bot.core import api_tokens
+from bot.core.runtime import Runtime
+from bot.core.settings import get_settings, load_settings
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SIGNING_SECRET
+from bot.emulator.server import BOT_TOKEN, SlackEmulator
 from bot.web import create_app
 from models import ApiToken
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services.area_index import SCAN_ALL_KEYS, AreaIndex, IndexedArea, MatchKind
-from bot.services.area_schema import AreaIn, AreaPatch
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.ownership import areas as area_service
+from bot.ownership.index import SCAN_ALL_KEYS, AreaIndex, IndexedArea, MatchKind
+from bot.ownership.schema import AreaIn, AreaPatch
 from models import Area
 
 TEAM = "T0SWITCH"

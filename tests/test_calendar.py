@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.services import calendar
-from bot.services.calendar import CalendarError, Schedule
+from bot.launches import calendar
+from bot.launches.calendar import CalendarError, Schedule
 
 WEEKDAYS = frozenset({1, 2, 3, 4, 5})
 

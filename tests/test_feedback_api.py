@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from bot.api import feedback as feedback_api
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services import feedback as feedback_service
-from bot.services.feedback_schema import FeedbackFilters
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.feedback import api as feedback_api
+from bot.feedback import capture as feedback_service
+from bot.feedback.schema import FeedbackFilters
 from models import Feedback
 from tests.helpers import rendered
 from tests.test_feedback_helpers import TEAM, add_areas

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services import feedback as feedback_service
-from bot.services.feedback_schema import FeedbackIn
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.feedback import FeedbackId
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.feedback import capture as feedback_service
+from bot.feedback.schema import FeedbackIn
+from bot.feedback.views import FeedbackId
 from models import Feedback, FeedbackDraft
 from tests.helpers import rendered
 from tests.test_feedback_helpers import (

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot.emulator import SlackEmulator
-from bot.jobs.feedback import plan_digests
-from bot.runtime import Runtime
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.server import SlackEmulator
+from bot.feedback import capture as feedback_service
+from bot.feedback.digest import DIGEST_KIND, next_digest_at, week_before
+from bot.feedback.jobs import plan_digests
+from bot.feedback.schema import FeedbackIn
 from bot.scheduler.runner import JobRunner
-from bot.services import feedback as feedback_service
-from bot.services.feedback_digest import DIGEST_KIND, next_digest_at, week_before
-from bot.services.feedback_schema import FeedbackIn
-from bot.uow import unit_of_work
 from models import Feedback, Job
 from tests.helpers import rendered
 from tests.test_feedback_helpers import TEAM, add_areas

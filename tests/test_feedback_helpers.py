@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.feedback import FeedbackId
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.feedback.views import FeedbackId
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn
 from models import Feedback, FeedbackReporter
 
 TEAM = "T0SWITCH"

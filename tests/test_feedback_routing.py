@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services.feedback_similarity import normalize, similarity
-from bot.slack_driver import SlackSender
-from bot.views.feedback import FeedbackId
+from bot.core.runtime import Runtime
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.feedback.similarity import normalize, similarity
+from bot.feedback.views import FeedbackId
 from tests.helpers import rendered
 from tests.test_feedback_helpers import (
     add_areas,

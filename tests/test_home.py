@@ -11,14 +11,14 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.common import context, section
-from bot.views.home import HOME_BLOCK_LIMIT, home_view
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.home.views import HOME_BLOCK_LIMIT, home_view
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn
+from bot.slack.blocks import context, section
 from handlers.home import HOME_SECTIONS, home_section
 from models import OwnerStatus
 from models.base import utcnow

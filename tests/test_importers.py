@@ -9,21 +9,21 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import TEAM_ID, SlackEmulator
-from bot.errors import UserError
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services import importers
-from bot.services.area_schema import AreaPatch
-from bot.services.directory_sync import (
+from bot.core.errors import UserError
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.server import TEAM_ID, SlackEmulator
+from bot.ownership import areas as area_service
+from bot.ownership import importers
+from bot.ownership.importers import ImportFileError, ImportFormat
+from bot.ownership.importers.owners import NOT_IN_MAP, NOT_IN_SLACK
+from bot.ownership.schema import AreaPatch
+from bot.ownership.sync import (
     MAX_ANNOUNCED_NEW_AREAS,
     ImportResult,
     export_directory,
     import_directory,
 )
-from bot.services.importers import ImportFileError, ImportFormat
-from bot.services.importers.owners import NOT_IN_MAP, NOT_IN_SLACK
-from bot.uow import unit_of_work
 from models import Area, DirectoryVersion, Job
 
 FIXTURES = Path(__file__).parent / "fixtures"

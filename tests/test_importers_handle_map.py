@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.emulator import SlackEmulator
+from bot.emulator.server import SlackEmulator
 
 # Target dates and days-to-launch are counted from this clock. It is a Saturday, so that the
 # weekday standup schedule plans no run of its own next to the ones the tests start by hand.

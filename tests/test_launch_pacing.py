@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.launch_pacing import SAFETY, WINDOW, SlackPacer, configure, pacer_for
+from bot.core.pacing import SAFETY, WINDOW, SlackPacer, configure, pacer_for
 
 
 def test_burst_up_to_the_limit_then_waits_for_the_window() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.readiness import (
+from bot.launches.readiness import (
     days_to_launch_label,
     launch_status_after,
     readiness_score,

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services.area_schema import AreaIn
-from bot.services.areas import create_area
-from bot.services.launch_gonogo import POST_KIND
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.launches.gonogo import POST_KIND
+from bot.ownership.areas import create_area
+from bot.ownership.schema import AreaIn
 from models import Job
 from models.launch import GoNoGoDecision, GoNoGoVote, Launch, LaunchFunction
 from tests.test_standups import LAUNCH_CHANNEL, TEAM, make_launch

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 
 import models
-from bot import migrate
-from bot.db import create_engine
+from bot.core import migrate
+from bot.core.db import create_engine
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database
 
 

@@ -12,13 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.emulator import SlackEmulator
-from bot.oauth import BOT_SCOPES
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn
+from bot.slack.oauth import BOT_SCOPES
 from models import Installation, OAuthState
 from models.base import utcnow
 

@@ -10,9 +10,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from bot import cli
-from bot.emulator import BOT_TOKEN, TEAM_ID, SlackEmulator
-from bot.settings import get_settings
+from bot.cli import app as cli
+from bot.core.settings import get_settings
+from bot.emulator.server import BOT_TOKEN, TEAM_ID, SlackEmulator
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database
 
 FIXTURES = Path(__file__).parent / "fixtures"

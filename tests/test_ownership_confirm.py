@@ -15,23 +15,23 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.emulator import Call, SlackEmulator
-from bot.jobs import ownership as ownership_jobs
-from bot.jobs.ownership import plan_confirmations, report_week
-from bot.runtime import Runtime, build_runtime
-from bot.scheduler.runner import JobRunner, backoff
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
-from bot.services.ownership import (
+from bot.core.runtime import Runtime, build_runtime
+from bot.core.settings import Settings
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import Call, SlackEmulator
+from bot.ownership import areas as area_service
+from bot.ownership import jobs as ownership_jobs
+from bot.ownership.confirmation import (
     CONFIRM_KIND,
     REMIND_AFTER,
     REMIND_KIND,
     STALE_REPORT_KIND,
     confirmation_period,
 )
-from bot.settings import Settings
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
+from bot.ownership.jobs import plan_confirmations, report_week
+from bot.ownership.schema import AreaIn
+from bot.scheduler.runner import JobRunner, backoff
 from models import Area, Job, JobStatus, OwnerStatus
 from models.base import utcnow
 

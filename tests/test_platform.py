@@ -15,11 +15,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from bot.emulator import BOT_TOKEN, SlackEmulator
-from bot.runtime import Runtime
-from bot.settings import Settings, load_settings
-from bot.slack_driver import SIGNING_SECRET, SlackSender
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.settings import Settings, load_settings
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SIGNING_SECRET, SlackSender
+from bot.emulator.server import BOT_TOKEN, SlackEmulator
 from bot.web import create_app
 from models import SlackDelivery
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from bot.emulator import BOT_USER_ID, SlackEmulator
-from bot.runtime import Runtime
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.server import BOT_USER_ID, SlackEmulator
 from models import Launch
 from models.base import utcnow
 from tests.helpers import rendered

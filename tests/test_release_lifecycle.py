@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.emulator import BOT_USER_ID, SlackEmulator
-from bot.runtime import Runtime
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.releases import ReleaseId
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.releases.views import ReleaseId
 from models import Feedback, FeedbackReporter, Theme, ThemeStatus
 from models.base import utcnow
 from tests.helpers import rendered

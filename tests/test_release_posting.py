@@ -12,14 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from bot.emulator import BOT_USER_ID, SlackEmulator
-from bot.runtime import Runtime, build_runtime
+from bot.core.runtime import Runtime, build_runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.releases import posting as release_posting
+from bot.releases.compose import enqueue_delivery, get_release
+from bot.releases.views import ReleaseId
 from bot.scheduler.runner import JobRunner
-from bot.services import release_posting
-from bot.services.releases import enqueue_delivery, get_release
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.releases import ReleaseId
 from models import Job, JobStatus, ReleasePost
 from models.base import utcnow
 from tests.helpers import rendered

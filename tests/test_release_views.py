@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.services.releases import ReleaseCopy
-from bot.views.releases import ReleaseId, notes_mrkdwn, release_message
+from bot.releases.compose import ReleaseCopy
+from bot.releases.views import ReleaseId, notes_mrkdwn, release_message
 from tests.helpers import rendered
 
 

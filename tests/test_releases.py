@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.emulator import BOT_USER_ID, SlackEmulator
-from bot.runtime import Runtime
-from bot.services.release_posting import delivery_key
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.releases import ReleaseId
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.releases.posting import delivery_key
+from bot.releases.views import ReleaseId
 from models import Job, Release, ReleaseEvent, ReleasePost
 from models.base import utcnow
 from tests.helpers import rendered

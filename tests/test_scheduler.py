@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime, build_runtime
+from bot.core.posting import METADATA_EVENT, post_once
+from bot.core.runtime import Runtime, build_runtime
+from bot.core.settings import Settings
+from bot.core.uow import unit_of_work
+from bot.emulator.server import SlackEmulator
 from bot.scheduler import jobs
 from bot.scheduler.registry import (
     JOB_HANDLERS,
@@ -29,9 +32,6 @@ from bot.scheduler.registry import (
 )
 from bot.scheduler.runner import JobRunner, backoff
 from bot.scheduler.service import SchedulerService
-from bot.services.posting import METADATA_EVENT, post_once
-from bot.settings import Settings
-from bot.uow import unit_of_work
 from models import Job, JobStatus
 from models.base import utcnow
 

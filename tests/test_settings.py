@@ -10,10 +10,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
-from bot.emulator import SlackEmulator
-from bot.settings import Settings, SettingsError, get_settings, load_settings
-from bot.slack_driver import SlackSender
+from bot.cli.app import app as cli
+from bot.core.settings import Settings, SettingsError, get_settings, load_settings
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
 from bot.web import create_app
 
 SLACK_VARIABLES = (
@@ -151,8 +151,8 @@ def test_secrets_never_appear_in_repr_str_or_dump(clean_environment: None) -> No
 async def test_secrets_never_reach_the_logs(
     caplog: pytest.LogCaptureFixture, emulator: SlackEmulator, database_url: str
 ) -> None:
-    from bot.emulator import BOT_TOKEN
-    from bot.slack_driver import SIGNING_SECRET
+    from bot.emulator.driver import SIGNING_SECRET
+    from bot.emulator.server import BOT_TOKEN
 
     settings: Settings = load_settings(
         database_url=database_url,

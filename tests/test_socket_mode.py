@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import TEAM_ID, SlackEmulator
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
-from bot.settings import Settings, SettingsError
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.settings import Settings, SettingsError
+from bot.core.uow import unit_of_work
+from bot.emulator.server import TEAM_ID, SlackEmulator
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn
 from bot.web import create_app
 
 APP_TOKEN = "xapp-1-A0SWITCH-1-socket-secret"

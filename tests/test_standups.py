@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.emulator import BOT_USER_ID, SlackEmulator
-from bot.jobs.launches import plan_launch_work
-from bot.runtime import Runtime
-from bot.services import launches as launch_service
-from bot.services import standups
-from bot.services.area_schema import AreaIn
-from bot.services.areas import create_area
-from bot.services.launch_schema import FunctionIn, LaunchIn
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.launches import launches as launch_service
+from bot.launches import standups
+from bot.launches.jobs import plan_launch_work
+from bot.launches.schema import FunctionIn, LaunchIn
+from bot.ownership.areas import create_area
+from bot.ownership.schema import AreaIn
 from models import Job, JobStatus
 from models.base import utcnow
 from models.launch import Launch, LaunchFunction, RunStatus, StandupPrompt, StandupResponse, StandupRun

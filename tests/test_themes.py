@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.emulator import SlackEmulator
-from bot.jobs import feedback as feedback_jobs
-from bot.runtime import Runtime
+from bot.core.posting import METADATA_EVENT
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.feedback import jobs as feedback_jobs
+from bot.feedback import themes as theme_service
 from bot.scheduler import jobs
 from bot.scheduler.registry import JobContext
-from bot.services import themes as theme_service
-from bot.services.posting import METADATA_EVENT
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
 from models import Job, ThemeNotification
 from models.base import utcnow
 from tests.helpers import rendered

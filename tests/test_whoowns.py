@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.emulator import SlackEmulator
-from bot.runtime import Runtime
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn, AreaPatch
-from bot.slack_driver import SlackSender
-from bot.uow import unit_of_work
-from bot.views.common import as_dicts
-from bot.views.whoowns import area_card, area_card_text
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.emulator.server import SlackEmulator
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn, AreaPatch
+from bot.ownership.views.whoowns import area_card, area_card_text
+from bot.slack.blocks import as_dicts
 from handlers.whoowns import CARD_MEMO, card_json, command_answer, render_answer
 from tests.helpers import rendered as rendered_text
 

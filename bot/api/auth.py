@@ -8,8 +8,8 @@ from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.api.deps import RuntimeDep
-from bot.services.api_tokens import authenticate_stored, matches_env_token
-from bot.uow import unit_of_work
+from bot.core.api_tokens import authenticate_stored, matches_env_token
+from bot.core.uow import unit_of_work
 
 _bearer = HTTPBearer(
     auto_error=False,

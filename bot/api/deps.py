@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import NotFound, UserError
-from bot.runtime import Runtime
-from bot.uow import unit_of_work
+from bot.core.errors import NotFound, UserError
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
 from models import Installation
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.errors import Conflict, NotFound, UserError
+from bot.core.errors import Conflict, NotFound, UserError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-from bot.errors import UserError
+from bot.core.errors import UserError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
-from bot.emulator import TEAM_ID
-from bot.services import themes as theme_service
-from bot.uow import unit_of_work
-from bot.views.feedback import FeedbackId
+from bot.emulator.server import TEAM_ID
+from bot.feedback import themes as theme_service
+from bot.feedback.views import FeedbackId
 
 
 def _values(**fields: Any) -> dict[str, dict[str, dict[str, Any]]]:

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.core.uow import unit_of_work
 from bot.demo.render import humanize, render_blocks
 from bot.demo.stage import Stage
-from bot.emulator import Call
-from bot.services import standups
-from bot.uow import unit_of_work
+from bot.emulator.server import Call
+from bot.launches import standups
 from models import Job, JobStatus
 from models.base import utcnow
 from models.launch import Launch, LaunchFunction

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
-from bot.emulator import TEAM_ID
-from bot.services import areas as area_service
-from bot.services.area_schema import AreaIn
-from bot.uow import unit_of_work
+from bot.emulator.server import TEAM_ID
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn
 from models.base import utcnow
 
 DIRECTORY: list[dict[str, Any]] = [

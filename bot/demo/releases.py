@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
-from bot.emulator import TEAM_ID, Call
-from bot.services import feedback as feedback_service
-from bot.services import themes as theme_service
-from bot.services.feedback_schema import FeedbackIn
-from bot.uow import unit_of_work
-from bot.views.releases import WHEN_AT, ReleaseId
+from bot.emulator.server import TEAM_ID, Call
+from bot.feedback import capture as feedback_service
+from bot.feedback import themes as theme_service
+from bot.feedback.schema import FeedbackIn
+from bot.releases.views import WHEN_AT, ReleaseId
 from models import Feedback, Job, JobStatus, Release, Theme, ThemeStatus
 from models.base import utcnow
 

@@ -11,13 +11,13 @@ from typing import Any, TextIO
 import httpx
 from fastapi import FastAPI
 
-from bot import migrate
+from bot.core import migrate
+from bot.core.runtime import Runtime
+from bot.core.settings import load_settings
 from bot.demo.render import describe_call
-from bot.emulator import BOT_TOKEN, BOT_USER_ID, SlackEmulator
-from bot.runtime import Runtime
+from bot.emulator.driver import SIGNING_SECRET, SlackSender
+from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, SlackEmulator
 from bot.scheduler.runner import JobRunner
-from bot.settings import load_settings
-from bot.slack_driver import SIGNING_SECRET, SlackSender
 from bot.web import create_app
 
 PEOPLE = {
@@ -65,7 +65,7 @@ class Stage:
         ):
             body: dict[str, Any] = response.json()
             if body.get("blocks") or body.get("text"):
-                from bot.emulator import Call
+                from bot.emulator.server import Call
 
                 reply = Call("response_url", {"response_type": body.get("response_type"), **body}, None)
                 entry = describe_call(reply, self.emulator)

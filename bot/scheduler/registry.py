@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db import SessionFactory
+from bot.core.db import SessionFactory
+from bot.core.settings import Settings
 from bot.scheduler.jobs import ClaimedJob
-from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.core.runtime import Runtime
 
 
 class SkipJob(Exception):  # noqa: N818  (it is an outcome, not a failure)

@@ -10,23 +10,25 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.metrics import JOBS_FINISHED, SCHEDULER_LAG
+from bot.core.metrics import JOBS_FINISHED, SCHEDULER_LAG
+from bot.core.uow import unit_of_work
 from bot.scheduler import jobs
 from bot.scheduler.locks import try_exclusive
 from bot.scheduler.registry import JOB_HANDLERS, PLANNERS, JobContext, SkipJob
-from bot.uow import unit_of_work
 from models import JobStatus
 from models.base import utcnow
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def _load_features() -> None:
     """Importing the feature modules registers their job handlers and planners."""
-    import bot.jobs  # noqa: F401
+    from bot.scheduler.features import load_features
+
+    load_features()
 
 
 HANDLER_SHARE_OF_LEASE = 0.8

@@ -1,0 +1,2 @@
+"""The `switchboard` command line: run, scheduler, migrate, manifest, demo (app), `owners` import/export
+(owners) and `tokens` (tokens)."""

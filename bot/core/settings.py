@@ -1,0 +1,194 @@
+"""Switchboard settings, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SQLITE_DEFAULT = "sqlite+aiosqlite:///./switchboard.db"
+
+
+def redact_url(url: str) -> str:
+    """`postgresql://user:secret@host/db` → `postgresql://user:***@host/db`."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = SQLITE_DEFAULT
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    admin_api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    switchboard_timezone: str = "UTC"
+    switchboard_scheduler: Literal["on", "off"] = "on"
+    feedback_channel: str | None = None
+    feedback_emoji: str = "memo"
+    # When the weekly feedback digest is posted, in SWITCHBOARD_TIMEZONE.
+    feedback_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    feedback_digest_time: str = "09:00"
+    ownership_channel: str | None = None
+    # YAML `handle: U012AB3CD` used to map CODEOWNERS/Backstage owners in imports (API and CLI).
+    owners_handle_map: Path | None = None
+    # Seconds between scheduler wake-ups; the database decides what is due.
+    switchboard_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
+
+    @field_validator("admin_api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("switchboard_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("feedback_emoji")
+    @classmethod
+    def _emoji_name(cls, value: str) -> str:
+        name = value.strip().strip(":")
+        if not name or " " in name:
+            raise ValueError("must be an emoji name such as memo")
+        return name
+
+    @field_validator("feedback_digest_day", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
+
+    @field_validator("owners_handle_map")
+    @classmethod
+    def _readable_handle_map(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        from bot.ownership.importers import ImportFileError, load_handle_map
+
+        try:
+            load_handle_map(value.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read {value}: {exc.strerror}") from None
+        except ImportFileError as exc:
+            raise ValueError(f"{value}: {exc}") from None
+        return value
+
+    def handle_map(self) -> dict[str, str]:
+        """The owner handle → Slack user id map from OWNERS_HANDLE_MAP (empty when unset)."""
+        if self.owners_handle_map is None:
+            return {}
+        from bot.ownership.importers import load_handle_map
+
+        return load_handle_map(self.owners_handle_map.read_text(encoding="utf-8"))
+
+    @field_validator("feedback_digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, _, minute = value.strip().partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError("must be a local time such as 09:00")
+        return f"{int(hour):02d}:{int(minute):02d}"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @model_validator(mode="after")
+    def _oauth_pair(self) -> Settings:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
+            raise ValueError(f"{missing} is required when the other OAuth setting is set")
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # DATABASE_URL may carry a password; repr/str (and so logs) show it masked.
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "database_url" else value
+
+    @property
+    def oauth_mode(self) -> bool:
+        return bool(self.slack_client_id)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def require_slack(self) -> None:
+        """Fail with one line when the settings needed to talk to Slack are absent."""
+        if self.slack_signing_secret is None and not self.socket_mode:
+            raise SettingsError("SLACK_SIGNING_SECRET is required (or SLACK_APP_TOKEN for Socket Mode)")
+        if self.slack_bot_token is None and not self.oauth_mode:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth)"
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn validation errors into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = "_".join(str(part) for part in error["loc"][:1]).upper() or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{variable}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,179 @@
+"""`/themes`: product needs that feedback links to; merge them, ship them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
+from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from bot.feedback import themes as theme_service
+from bot.feedback.schema import ShipIn, ThemeIn, ThemePatch
+from bot.ownership.schema import SLUG_RE
+from models import Area, Theme
+from models.feedback import ThemeStatus
+
+router = APIRouter(prefix="/themes", tags=["themes"], responses=ERROR_RESPONSES)
+
+
+class ThemeOut(BaseModel):
+    """A theme with the counts derived from its linked feedback."""
+
+    id: int
+    title: str
+    description: str
+    area: str | None = Field(description="Slug of the product area.")
+    status: ThemeStatus
+    items: int = Field(description="Linked feedback items.")
+    customers: int = Field(description="Distinct customers among the linked items.")
+    merged_into_id: int | None = Field(description="Set when this theme was merged into another.")
+    created_by: str | None
+    shipped_at: datetime | None
+    release_id: int | None
+    release_title: str | None
+    release_link: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int = Field(ge=1, description="Id of the theme that receives this theme's items.")
+
+
+class ShipOut(BaseModel):
+    theme: ThemeOut
+    newly_shipped: bool = Field(description="False when the theme had shipped before.")
+    enqueued: int = Field(description="Notifications added by this call (thread replies + DMs).")
+    threads: int = Field(description="Slack threads told in all.")
+    people: int = Field(description="People told by DM in all.")
+    notifications: dict[str, int] = Field(description="Notifications by status: pending, sent, skipped.")
+
+
+async def _out(session: AsyncSession, theme: Theme) -> ThemeOut:
+    counts = (await theme_service.theme_counts(session=session, theme_ids=[theme.id]))[theme.id]
+    area = await session.get(Area, theme.area_id) if theme.area_id is not None else None
+    return ThemeOut(
+        id=theme.id,
+        title=theme.title,
+        description=theme.description,
+        area=area.slug if area else None,
+        status=ThemeStatus(theme.status),
+        items=counts.items,
+        customers=counts.customers,
+        merged_into_id=theme.merged_into_id,
+        created_by=theme.created_by,
+        shipped_at=theme.shipped_at,
+        release_id=theme.release_id,
+        release_title=theme.release_title,
+        release_link=theme.release_link,
+        created_at=theme.created_at,
+        updated_at=theme.updated_at,
+    )
+
+
+@router.get("", response_model=Page[ThemeOut], summary="List themes")
+async def list_themes(
+    session: SessionDep,
+    team_id: TeamDep,
+    page: PageDep,
+    status: ThemeStatus | None = None,
+    area: Annotated[str | None, Query(pattern=SLUG_RE, description="Area slug.")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Words in the title.")] = None,
+    include_merged: Annotated[bool, Query(description="Also list themes merged into others.")] = False,
+) -> Page[ThemeOut]:
+    """Themes by id, with item and distinct-customer counts."""
+    rows = await theme_service.list_themes(
+        session=session,
+        team_id=team_id,
+        status=status,
+        area=area,
+        q=q,
+        after_id=position_value(page, "after", int),
+        limit=page.limit + 1,
+        include_merged=include_merged,
+    )
+    next_cursor = encode_cursor({"after": rows[page.limit - 1][0].id}) if len(rows) > page.limit else None
+    return Page[ThemeOut](
+        items=[await _out(session, t) for t, _ in rows[: page.limit]], next_cursor=next_cursor
+    )
+
+
+@router.post("", response_model=ThemeOut, status_code=201, summary="Add a theme")
+async def create_theme(body: ThemeIn, session: SessionDep, team_id: TeamDep, response: Response) -> ThemeOut:
+    theme = await theme_service.create_theme(session=session, team_id=team_id, data=body)
+    response.headers["Location"] = f"/api/v1/themes/{theme.id}"
+    return await _out(session, theme)
+
+
+@router.get("/{theme_id}", response_model=ThemeOut, responses=NOT_FOUND, summary="One theme")
+async def get_theme(theme_id: int, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+    return await _out(
+        session, await theme_service.get_theme(session=session, team_id=team_id, theme_id=theme_id)
+    )
+
+
+@router.patch("/{theme_id}", response_model=ThemeOut, responses=NOT_FOUND, summary="Change a theme")
+async def update_theme(theme_id: int, body: ThemePatch, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+    """Change the fields given; ship with `POST /themes/{id}/ship` so requesters are told."""
+    theme = await theme_service.update_theme(session=session, team_id=team_id, theme_id=theme_id, patch=body)
+    return await _out(session, theme)
+
+
+@router.delete("/{theme_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a theme")
+async def delete_theme(theme_id: int, session: SessionDep, team_id: TeamDep) -> Response:
+    """Remove a theme; its items stay, unlinked. To keep them together, merge instead."""
+    await theme_service.delete_theme(session=session, team_id=team_id, theme_id=theme_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{theme_id}/merge",
+    response_model=ThemeOut,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Merge a theme into another",
+)
+async def merge_theme(theme_id: int, body: MergeIn, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+    """Every item and follower moves to `into`; this theme stays, marked as merged. Returns `into`."""
+    target = await theme_service.merge_themes(
+        session=session, team_id=team_id, source_id=theme_id, into_id=body.into
+    )
+    return await _out(session, target)
+
+
+@router.post("/{theme_id}/ship", response_model=ShipOut, responses=NOT_FOUND, summary="Ship a theme")
+async def ship_theme(
+    theme_id: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    team_id: TeamDep,
+    body: Annotated[ShipIn | None, Body()] = None,
+) -> ShipOut:
+    """Mark it shipped; every linked thread gets a reply and every requester one DM — once,
+    however often this is called."""
+    ship = body or ShipIn()
+    result = await theme_service.ship_theme(
+        session=session,
+        team_id=team_id,
+        theme_id=theme_id,
+        release_id=ship.release_id,
+        release_title=ship.release_title,
+        release_link=str(ship.release_link) if ship.release_link else None,
+        by=ship.by,
+    )
+    after_commit(session, runtime.wake_scheduler)
+    theme = await theme_service.get_theme(session=session, team_id=team_id, theme_id=result.theme_id)
+    return ShipOut(
+        theme=await _out(session, theme),
+        newly_shipped=result.newly_shipped,
+        enqueued=result.enqueued,
+        threads=result.threads,
+        people=result.people,
+        notifications=await theme_service.notification_counts(session=session, theme_id=theme.id),
+    )

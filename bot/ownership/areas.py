@@ -1,0 +1,410 @@
+"""Ownership directory: areas and who owns them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from bot.core.errors import Conflict, NotFound
+from bot.ownership.index import AreaIndex, IndexedArea, SearchResult
+from bot.ownership.schema import AreaIn, AreaPatch
+from models import Area, DirectoryVersion, OwnerStatus
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+# How long a replica trusts its cached index before asking whether another replica wrote.
+INDEX_RECHECK_SECONDS = 1.0
+# Rendering every area ahead of lookups runs on the event loop in slices this long, so that
+# acknowledgements arriving meanwhile wait at most one slice, with as long a pause after each:
+# a busy loop would starve threads needing the GIL (aiosqlite takes it once per row it reads).
+PREPARE_SLICE_SECONDS = 0.002
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OwnerChange:
+    area: Area
+    previous_owner: str | None
+
+
+async def get_by_slug(*, session: AsyncSession, team_id: str, slug: str) -> Area:
+    """The area with this slug, or NotFound."""
+    area = await session.scalar(select(Area).where(Area.team_id == team_id, Area.slug == slug))
+    if area is None:
+        raise NotFound(f"No area with slug `{slug}`.")
+    return area
+
+
+async def find_by_slug(*, session: AsyncSession, team_id: str, slug: str) -> Area | None:
+    return await session.scalar(select(Area).where(Area.team_id == team_id, Area.slug == slug))
+
+
+async def list_areas(
+    *, session: AsyncSession, team_id: str, after: str | None = None, limit: int = 100
+) -> list[Area]:
+    """Areas ordered by slug, starting after the `after` slug (keyset pagination)."""
+    query = select(Area).where(Area.team_id == team_id).order_by(Area.slug).limit(limit)
+    if after:
+        query = query.where(Area.slug > after)
+    return list((await session.scalars(query)).all())
+
+
+async def list_owned_by(*, session: AsyncSession, team_id: str, user_id: str) -> list[Area]:
+    query = select(Area).where(Area.team_id == team_id, Area.owner == user_id).order_by(Area.name)
+    return list((await session.scalars(query)).all())
+
+
+async def create_area(*, session: AsyncSession, team_id: str, data: AreaIn) -> Area:
+    """Add an area; a taken slug is a Conflict."""
+    slug = data.resolved_slug()
+    if await find_by_slug(session=session, team_id=team_id, slug=slug):
+        raise Conflict(f"An area with slug `{slug}` already exists; pick another name or slug.")
+    area = Area(team_id=team_id, slug=slug, last_confirmed_at=utcnow() if data.owner else None)
+    _apply(area, data.model_dump(exclude={"slug"}, mode="json"))
+    session.add(area)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"An area with slug `{slug}` already exists.") from exc
+    await bump_directory_version(session=session, team_id=team_id)
+    return area
+
+
+async def update_area(*, session: AsyncSession, team_id: str, slug: str, patch: AreaPatch) -> OwnerChange:
+    """Apply the fields set in `patch`; a new owner counts as a fresh confirmation."""
+    area = await get_by_slug(session=session, team_id=team_id, slug=slug)
+    previous_owner = area.owner
+    changes = patch.model_dump(exclude_unset=True, mode="json")
+    _apply(area, changes)
+    if "owner" in changes and area.owner != previous_owner:
+        mark_confirmed(area)
+    await session.flush()
+    await bump_directory_version(session=session, team_id=team_id)
+    return OwnerChange(area=area, previous_owner=previous_owner)
+
+
+async def delete_area(*, session: AsyncSession, team_id: str, slug: str) -> None:
+    area = await get_by_slug(session=session, team_id=team_id, slug=slug)
+    await session.delete(area)
+    await session.flush()
+    await bump_directory_version(session=session, team_id=team_id)
+
+
+def mark_confirmed(area: Area, at: datetime | None = None) -> None:
+    area.last_confirmed_at = at or utcnow()
+    area.confirm_requested_at = None
+    area.owner_status = OwnerStatus.ACTIVE
+
+
+def _apply(area: Area, values: dict[str, object]) -> None:
+    for key, value in values.items():
+        if key == "links" and isinstance(value, list):
+            value = [{"title": link.get("title", ""), "url": str(link["url"])} for link in value]
+        if value is None and key in {"aliases", "backups", "links", "tags"}:
+            value = []
+        setattr(area, key, value)
+
+
+async def bump_directory_version(*, session: AsyncSession, team_id: str) -> None:
+    """Tell every replica's index cache that this workspace's directory changed."""
+    # An upsert: two first writes of a workspace racing must both succeed, not collide on insert.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(DirectoryVersion)
+        .values(team_id=team_id, version=1)
+        .on_conflict_do_update(
+            index_elements=[DirectoryVersion.team_id], set_={"version": DirectoryVersion.version + 1}
+        )
+    )
+
+
+@dataclass
+class CachedDirectory:
+    """A workspace's areas as last read, and the fuzzy index over them."""
+
+    version: int
+    rows: dict[int, dict[str, Any]]
+    index: AreaIndex
+    # Database time of the read, and when (monotonic) this process last checked for changes.
+    read_at: datetime
+    checked_at: float = 0.0
+    snapshots: dict[int, Area] = field(default_factory=dict, repr=False)
+    # Per area, values derived from its row (say, its rendered card), by purpose.
+    memos: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # Set once a newer read replaces this one: background work on it stops.
+    retired: bool = False
+    # Set while a check reads the database for changes: background work on it pauses.
+    checking: bool = False
+    _preparing: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
+
+    def snapshot(self, area_id: int) -> Area:
+        """A detached copy of the area as last read, for display only: never change it or add it
+        to a session (it is shared by every lookup until the area changes)."""
+        area = self.snapshots.get(area_id)
+        if area is None:
+            area = self.snapshots[area_id] = Area(**self.rows[area_id])
+        return area
+
+    def memo(self, area_id: int, purpose: str, build: Callable[[Area], T]) -> T:
+        """`build(area)` computed once per version of the area: dropped as soon as the area changes.
+
+        `build` must depend on the area's row alone, and callers must not mutate what it returns.
+        """
+        memos = self.memos.get(area_id)
+        if memos is None:
+            memos = self.memos[area_id] = {}
+        if purpose not in memos:
+            area = self.snapshots.get(area_id) or Area(**self.rows[area_id])
+            memos[purpose] = build(area)
+        value: T = memos[purpose]
+        return value
+
+    def prepare(self, purpose: str, build: Callable[[Area], object]) -> None:
+        """Compute `memo(…, purpose, build)` for every area in the background, once per read.
+
+        On the event loop, a slice at a time: a worker thread would hold the GIL against the loop
+        (costing each of its wake-ups for I/O up to the interpreter's switch interval) for no gain.
+        """
+        if purpose not in self._preparing:
+            task = asyncio.get_running_loop().create_task(self._memo_every_area(purpose, build))
+            self._preparing[purpose] = task
+
+    async def _memo_every_area(self, purpose: str, build: Callable[[Area], object]) -> None:
+        sliced_at = time.perf_counter()
+        for area_id in list(self.rows):
+            while self.checking and not self.retired:
+                await asyncio.sleep(PREPARE_SLICE_SECONDS)
+            if self.retired:
+                return
+            memos = self.memos.get(area_id)
+            if area_id in self.rows and (memos is None or purpose not in memos):
+                try:
+                    self.memo(area_id, purpose, build)
+                except Exception:  # the lookup that needs it renders it again and reports the error
+                    log.exception("could not prepare %s for area %s", purpose, area_id)
+            if time.perf_counter() - sliced_at >= PREPARE_SLICE_SECONDS:
+                await asyncio.sleep(PREPARE_SLICE_SECONDS)
+                sliced_at = time.perf_counter()
+
+    def forget(self, area_id: int) -> None:
+        """Drop what was derived from the area's previous row."""
+        self.snapshots.pop(area_id, None)
+        self.memos.pop(area_id, None)
+
+    def adopt_unchanged(self, previous: CachedDirectory) -> None:
+        """Keep what an older read derived from areas whose rows have not changed since."""
+        for area_id, row in self.rows.items():
+            if previous.rows.get(area_id) == row:
+                if area_id in previous.memos:
+                    self.memos[area_id] = previous.memos[area_id]
+                if area_id in previous.snapshots:
+                    self.snapshots[area_id] = previous.snapshots[area_id]
+
+
+class AreaIndexCache:
+    """Each workspace's directory and fuzzy index, kept in memory so that lookups need no query.
+
+    At most every INDEX_RECHECK_SECONDS (and at once after this process commits a change to an
+    area), one check reads the directory version and which rows changed since the last check: a
+    new version (an area added, renamed or removed anywhere) reloads the workspace; other changed
+    rows (a confirmation, an owner's status) are patched in. Lookups arriving during a check are
+    answered from what is cached rather than queued behind it.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, CachedDirectory] = {}
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._expirations = 0
+        _CACHES.add(self)
+
+    def invalidate(self, team_id: str) -> None:
+        entry = self._entries.pop(team_id, None)
+        if entry is not None:
+            entry.retired = True
+
+    def expire(self, team_ids: set[str | None]) -> None:
+        """Check these workspaces (None: every workspace) on their next lookup."""
+        self._expirations += 1
+        for team_id, entry in self._entries.items():
+            if None in team_ids or team_id in team_ids:
+                entry.checked_at = 0.0
+
+    async def get(self, *, session: AsyncSession, team_id: str) -> AreaIndex:
+        return (await self.directory(session=session, team_id=team_id)).index
+
+    def fresh(self, team_id: str) -> CachedDirectory | None:
+        """The cached directory when it needs no check now (so no session is needed), else None."""
+        entry = self._entries.get(team_id)
+        if entry and (
+            time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS or self._locks[team_id].locked()
+        ):
+            return entry
+        return None
+
+    async def directory(self, *, session: AsyncSession, team_id: str) -> CachedDirectory:
+        entry = self.fresh(team_id)
+        if entry is not None:
+            return entry
+        async with self._locks[team_id]:
+            entry = self._entries.get(team_id)
+            if entry and time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS:
+                return entry
+            cached = entry
+            if cached is not None:
+                # Rendering ahead waits: this check is what an acknowledgement waits on.
+                cached.checking = True
+            try:
+                entry = await self._check(session=session, team_id=team_id, entry=cached)
+            finally:
+                if cached is not None:
+                    cached.checking = False
+            self._entries[team_id] = entry
+            return entry
+
+    async def _check(
+        self, *, session: AsyncSession, team_id: str, entry: CachedDirectory | None
+    ) -> CachedDirectory:
+        """The directory as it is now: `entry` patched, or read afresh when the version moved."""
+        expirations = self._expirations
+        version = (
+            await session.scalar(select(DirectoryVersion.version).where(DirectoryVersion.team_id == team_id))
+            or 0
+        )
+        if entry is None or entry.version != version:
+            previous = entry
+            entry = await _load_directory(session=session, team_id=team_id, version=version)
+            if previous is not None:
+                entry.adopt_unchanged(previous)
+                previous.retired = True
+        else:
+            await _patch_changed_rows(session=session, team_id=team_id, entry=entry)
+        # A commit that landed while this check ran may not be in what it read.
+        entry.checked_at = time.monotonic() if expirations == self._expirations else 0.0
+        return entry
+
+
+# A row stamped `updated_at` before the previous check may commit after it (and replicas' clocks
+# differ a little): each check also looks this far back. Writes that bump the directory version
+# (imports, renames) reload everything anyway; this covers short transactions such as confirmations.
+CHANGE_OVERLAP = timedelta(seconds=5)
+_INDEXED = ("slug", "name", "aliases", "description")
+_TOUCHED = "switchboard_touched_area_teams"
+_CACHES: weakref.WeakSet[AreaIndexCache] = weakref.WeakSet()
+
+
+async def _load_directory(*, session: AsyncSession, team_id: str, version: int) -> CachedDirectory:
+    read_at = utcnow()
+    result = await session.execute(select(*Area.__table__.columns).where(Area.team_id == team_id))
+    rows = {row["id"]: dict(row) for row in result.mappings()}
+    return CachedDirectory(version=version, rows=rows, index=_index_of(rows), read_at=read_at)
+
+
+async def _patch_changed_rows(*, session: AsyncSession, team_id: str, entry: CachedDirectory) -> None:
+    read_at = utcnow()
+    stamps = await session.execute(
+        select(Area.id, Area.updated_at).where(
+            Area.team_id == team_id, Area.updated_at >= entry.read_at - CHANGE_OVERLAP
+        )
+    )
+    changed = [
+        area_id for area_id, stamp in stamps if (entry.rows.get(area_id) or {}).get("updated_at") != stamp
+    ]
+    reindex = False
+    for start in range(0, len(changed), 500):
+        query = select(*Area.__table__.columns).where(Area.id.in_(changed[start : start + 500]))
+        for mapping in (await session.execute(query)).mappings():
+            row = dict(mapping)
+            cached = entry.rows.get(row["id"])
+            reindex = reindex or cached is None or any(cached[key] != row[key] for key in _INDEXED)
+            entry.rows[row["id"]] = row
+            entry.forget(row["id"])
+    if reindex:
+        entry.index = _index_of(entry.rows)
+    entry.read_at = read_at
+
+
+def _index_of(rows: dict[int, dict[str, Any]]) -> AreaIndex:
+    return AreaIndex.build(
+        [
+            IndexedArea(
+                id=row["id"],
+                slug=row["slug"],
+                name=row["name"],
+                keys=(row["name"], row["slug"], *(row["aliases"] or [])),
+                description=row["description"] or "",
+            )
+            for row in rows.values()
+        ]
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _note_area_writes(session: Session, _flush_context: Any) -> None:
+    touched = {
+        obj.team_id for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, Area)
+    }
+    if touched:
+        session.info.setdefault(_TOUCHED, set()).update(touched)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_area_writes(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        if state.bind_mapper.class_ is Area:
+            state.session.info.setdefault(_TOUCHED, set()).add(None)
+
+
+@event.listens_for(Session, "after_commit")
+def _expire_cached_directories(session: Session) -> None:
+    """What this process just committed is answered by its next lookup, not a second later."""
+    touched = session.info.pop(_TOUCHED, None)
+    if touched:
+        for cache in list(_CACHES):
+            cache.expire(touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_area_writes(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+async def search_areas(
+    *, session: AsyncSession, cache: AreaIndexCache, team_id: str, query: str, limit: int = 3
+) -> tuple[SearchResult, list[Area]]:
+    """Fuzzy lookup; returns the classification and the matched areas in rank order."""
+    index = await cache.get(session=session, team_id=team_id)
+    result = index.search(query, limit=limit)
+    if not result.matches:
+        return result, []
+    ids = [m.area_id for m in result.matches]
+    found = {a.id: a for a in (await session.scalars(select(Area).where(Area.id.in_(ids)))).all()}
+    return result, [found[i] for i in ids if i in found]
+
+
+def search_directory(
+    *, directory: CachedDirectory, query: str, limit: int = 3
+) -> tuple[SearchResult, list[Area]]:
+    """Fuzzy lookup in a cached directory: the classification and detached copies of the matches."""
+    result = directory.index.search(query, limit=limit)
+    return result, matched_areas(directory=directory, result=result)
+
+
+def matched_areas(*, directory: CachedDirectory, result: SearchResult) -> list[Area]:
+    """Detached copies of a search's matches, in rank order."""
+    return [directory.snapshot(m.area_id) for m in result.matches if m.area_id in directory.rows]

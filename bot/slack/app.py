@@ -1,0 +1,93 @@
+"""The Bolt app: middleware, the one error handler, and every feature's listeners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+
+from bot.core.deliveries import claim_delivery
+from bot.core.errors import UserError
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+SOMETHING_WENT_WRONG = (
+    ":warning: Something went wrong on Switchboard's side and it has been logged. "
+    "Please try again in a minute; if it keeps failing, tell your Switchboard admin."
+)
+
+
+def build_bolt_app(runtime: Runtime) -> AsyncApp:
+    """A Bolt AsyncApp wired to `runtime`: single-workspace token, or OAuth when configured."""
+    from bot.slack.oauth import oauth_settings
+    from handlers import register_all
+
+    settings = runtime.settings
+    signing_secret = settings.slack_signing_secret
+    app = AsyncApp(
+        name="switchboard",
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        # The client carries the bot token (single workspace) or none (OAuth installs).
+        client=runtime.web_client(None if settings.oauth_mode else runtime.bot_token),
+        oauth_settings=oauth_settings(runtime) if settings.oauth_mode else None,
+        request_verification_enabled=signing_secret is not None,
+    )
+    app.use(_inject_runtime(runtime))
+    app.use(_drop_retried_events)
+    app.error(_show_error)
+    register_all(app)
+    return app
+
+
+def _inject_runtime(runtime: Runtime) -> Callable[..., Awaitable[Any]]:
+    async def inject_runtime(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+        context["session_factory"] = runtime.session_factory
+        context["settings"] = runtime.settings
+        context["area_cache"] = runtime.area_cache
+        context["runtime"] = runtime
+        return await next()
+
+    return inject_runtime
+
+
+async def _drop_retried_events(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+) -> Any:
+    """Slack re-sends an event it thinks we missed; only the first delivery does anything."""
+    event_id = body.get("event_id")
+    if body.get("type") == "event_callback" and event_id:
+        async with unit_of_work(context["session_factory"]) as session:
+            first = await claim_delivery(
+                session=session, key=f"event:{event_id}", team_id=str(body.get("team_id") or "")
+            )
+        if not first:
+            log.info("dropping repeated delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+    return await next()
+
+
+async def _show_error(
+    error: Exception, body: dict[str, Any], context: AsyncBoltContext, logger: logging.Logger
+) -> None:
+    """Tell the user, where they are, what went wrong."""
+    if isinstance(error, UserError):
+        message = f":warning: {error}"
+    else:
+        logger.exception("listener failed", exc_info=error)
+        message = SOMETHING_WENT_WRONG
+    respond = context.respond
+    user_id = context.user_id
+    try:
+        if respond is not None and context.response_url:
+            await respond(text=message, response_type="ephemeral", replace_original=False)
+        elif user_id and context.channel_id:
+            await context.client.chat_postEphemeral(channel=context.channel_id, user=user_id, text=message)
+        elif user_id:
+            await context.client.chat_postMessage(channel=user_id, text=message)
+    except Exception:  # the error report itself must never raise
+        logger.exception("could not tell user %s about an error", user_id)

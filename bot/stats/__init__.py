@@ -1,0 +1,1 @@
+"""Workspace statistics across domains: the `/stats` admin API (api)."""
