@@ -7,13 +7,15 @@ same service calls the admin API makes:
 - a filtered page: `list_feedback` with area/kind/importance/customer/since combinations, first
   pages and keyset follow-up pages, 50 items each;
 - full-text search: `list_feedback` with `q` (websearch syntax, GIN index), 50 items;
-- the CSV export of 100,000 rows: the generator behind `GET /feedback.csv`, consumed to the end.
+- the CSV export of 100,000 rows: the generator behind `GET /feedback.csv`, consumed to the end;
+- the statistics behind `GET /stats` (every section) over its default eight weeks, and over a
+  year for comparison; the data set has no launches, so their sections cost next to nothing.
 
     .venv/bin/python bench/feedback_queries.py
     .venv/bin/python bench/feedback_queries.py --rows 200000 --queries 100
 
-The database is dropped at the end, also on failure. Target: p95 under 100 ms for page and search;
-the exit status is 0 when both are met, 1 otherwise.
+The database is dropped at the end, also on failure. Targets: p95 under 100 ms for page and search,
+under 200 ms for the eight-week statistics; the exit status is 0 when all are met, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.analytics import queries as stats_queries  # noqa: E402
+from bot.analytics.window import Window, default_window  # noqa: E402
 from bot.core import migrate  # noqa: E402
 from bot.core.db import create_engine, create_session_factory  # noqa: E402
 from bot.core.uow import unit_of_work  # noqa: E402
@@ -47,6 +51,8 @@ from bot.feedback.schema import FeedbackFilters, KeysetPosition  # noqa: E402
 TEAM = "T0BENCH"
 OTHER_TEAM = "T0OTHER"
 TARGET_MS = 100.0
+STATS_TARGET_MS = 200.0
+STATS_QUERIES = 100
 CHUNK = 50_000
 PAGE = 50
 AREAS = 40
@@ -224,6 +230,31 @@ async def timed(
     return Timing(name, samples)
 
 
+async def time_stats(factory: Any, queries: int) -> Timing:
+    """The whole `/stats` answer over eight weeks and over a year, and its two heavy sections alone."""
+    now = datetime.now(UTC)
+    eight_weeks = default_window(today=now.date())
+    year = Window(since=now.date() - timedelta(days=364), until=now.date())
+    runs = min(queries, STATS_QUERIES)
+
+    def section(query: Any, window: Window) -> Callable[[int], Awaitable[Any]]:
+        async def measured(_n: int) -> None:
+            async with unit_of_work(factory) as session:
+                await query(session=session, team_id=TEAM, since=window.since, until=window.until, now=now)
+
+        return measured
+
+    whole = await timed("stats, 8 weeks (all)", runs, section(stats_queries.stats_report, eight_weeks))
+    print(whole.line())
+    for name, query, window in (
+        ("  feedback section", stats_queries.feedback_stats, eight_weeks),
+        ("  themes section", stats_queries.theme_stats, eight_weeks),
+        ("stats, 1 year (all)", stats_queries.stats_report, year),
+    ):
+        print((await timed(name, max(1, runs // 4), section(query, window))).line())
+    return whole
+
+
 async def run(admin_url: str, rows: int, queries: int) -> int:
     name = f"switchboard_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(_admin_dsn(admin_url))
@@ -299,6 +330,8 @@ async def run(admin_url: str, rows: int, queries: int) -> int:
         for shape, samples in by_shape.items():
             print("  " + Timing(shape, samples).line())
 
+        stats_timing = await time_stats(factory, queries)
+
         export_rows = min(100_000, rows // 2)
         async with engine.connect() as connection:
             boundary = (
@@ -327,7 +360,9 @@ async def run(admin_url: str, rows: int, queries: int) -> int:
         )
         ok = page.percentile(95) < TARGET_MS and text.percentile(95) < TARGET_MS
         print(f"\nTarget p95 < {TARGET_MS:.0f} ms for page and search: {'met' if ok else 'NOT met'}")
-        return 0 if ok else 1
+        stats_ok = stats_timing.percentile(95) < STATS_TARGET_MS
+        print(f"Target p95 < {STATS_TARGET_MS:.0f} ms for 8-week stats: {'met' if stats_ok else 'NOT met'}")
+        return 0 if ok and stats_ok else 1
     finally:
         await engine.dispose()
         admin = await asyncpg.connect(_admin_dsn(admin_url))

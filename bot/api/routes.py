@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from bot.analytics import api as stats
 from bot.api.auth import require_token
 from bot.feedback import api as feedback
 from bot.feedback import api_themes as themes
@@ -11,7 +12,6 @@ from bot.launches import api as launches
 from bot.ownership import api as areas
 from bot.releases import api as releases
 from bot.scheduler import api as jobs
-from bot.stats import api as stats
 
 # Every /api/v1 route requires a bearer token; health, metrics and docs live outside this router.
 api_router = APIRouter(dependencies=[Depends(require_token)])

@@ -1,0 +1,1 @@
+"""Analytics: the figures behind `GET /api/v1/stats` and the charts drawn from them."""

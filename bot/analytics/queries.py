@@ -1,0 +1,330 @@
+"""The figures of `GET /api/v1/stats`, computed in SQL for one workspace over a window of days.
+
+Every function takes the window as dates (whole UTC days, both ends included) and the time of the
+answer as `now`; none reads the clock, so one request's sections agree with each other.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from bot.analytics.schema import (
+    CoverageOut,
+    FeedbackStatsOut,
+    KindCoverageOut,
+    LaunchStatOut,
+    OwnershipStatsOut,
+    ReadinessPointOut,
+    StaleAreaOut,
+    StalenessOut,
+    StandupStatsOut,
+    StatsOut,
+    ThemeStatOut,
+    WeekOut,
+)
+from bot.analytics.window import Window
+from bot.launches.launches import LIVE_STATUSES
+from bot.ownership.stats import OwnershipHealth, ownership_health
+from models import Area, Feedback, FeedbackKind, Importance, Theme
+from models.launch import Launch, RunStatus, StandupPrompt, StandupResponse, StandupRun
+
+UNASSIGNED = "unassigned"
+TOP_THEMES = 10
+KINDS = tuple(str(kind) for kind in FeedbackKind)
+
+
+def week_of(column: Any, *, dialect: str) -> ColumnElement[Any]:
+    """The Monday of the UTC week a stored timestamp falls in (a date, or ISO text on SQLite).
+
+    Constants are literal SQL, not bound parameters: PostgreSQL only accepts a grouped expression
+    in the select list when both spell it identically, and two bound parameters never do.
+    """
+    if dialect == "postgresql":
+        # timestamptz → UTC wall time first: date_trunc would otherwise use the connection's TimeZone.
+        utc = func.timezone(literal_column("'UTC'"), column)
+        return cast(func.date_trunc(literal_column("'week'"), utc), Date)
+    # SQLite keeps UTC timestamps as text; 'weekday 0' moves to the coming Sunday (or stays on
+    # one), and six days before that Sunday is the week's Monday.
+    return func.date(column, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+
+
+def as_date(value: date | str) -> date:
+    """A date from a driver's answer: a date (asyncpg) or ISO text (SQLite)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A fraction 0–1 to three places; None when there is nothing to divide."""
+    return round(part / whole, 3) if whole else None
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _ranked(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+async def feedback_stats(
+    *, session: AsyncSession, team_id: str, since: date, until: date, now: datetime
+) -> FeedbackStatsOut:
+    """Items per week, by kind and by area, and the critical ones, for every week of the window."""
+    window = Window(since=since, until=until)
+    week = week_of(Feedback.created_at, dialect=_dialect(session))
+    critical = func.sum(case((Feedback.importance == Importance.CRITICAL, 1), else_=0))
+    rows = await session.execute(
+        select(week, Feedback.kind, Area.slug, func.count(), critical)
+        .select_from(Feedback)
+        .outerjoin(Area, Area.id == Feedback.area_id)
+        .where(
+            Feedback.team_id == team_id,
+            Feedback.created_at >= window.start,
+            Feedback.created_at < window.end,
+        )
+        .group_by(week, Feedback.kind, Area.slug)
+    )
+    kinds: dict[date, dict[str, int]] = {w: dict.fromkeys(KINDS, 0) for w in window.weeks()}
+    areas: dict[date, dict[str, int]] = {w: defaultdict(int) for w in window.weeks()}
+    critical_total = 0
+    for raw_week, kind, slug, count, critical_count in rows:
+        monday = as_date(raw_week)
+        kinds[monday][kind] = kinds[monday].get(kind, 0) + count
+        areas[monday][slug or UNASSIGNED] += count
+        critical_total += int(critical_count or 0)
+    by_week = [
+        WeekOut(week=w, total=sum(kinds[w].values()), by_kind=kinds[w], by_area=_ranked(areas[w]))
+        for w in kinds
+    ]
+    return FeedbackStatsOut(by_week=by_week, total=sum(w.total for w in by_week), critical=critical_total)
+
+
+async def theme_stats(
+    *, session: AsyncSession, team_id: str, since: date, until: date, now: datetime, limit: int = TOP_THEMES
+) -> list[ThemeStatOut]:
+    """The themes with the most distinct customers, and how many of those first asked in the window."""
+    window = Window(since=since, until=until)
+    customer = func.lower(Feedback.customer)
+    # One pass over the linked items: a row per (theme, customer), items without a customer
+    # grouped under NULL, each with its item count and the customer's first item on the theme.
+    per_customer = (
+        select(
+            Feedback.theme_id,
+            customer.label("customer"),
+            func.count().label("items"),
+            func.min(Feedback.created_at).label("first_at"),
+        )
+        .where(Feedback.team_id == team_id, Feedback.theme_id.is_not(None))
+        .group_by(Feedback.theme_id, customer)
+        .subquery()
+    )
+    first_at = per_customer.c.first_at
+    is_new = and_(per_customer.c.customer.is_not(None), first_at >= window.start, first_at < window.end)
+    totals = await session.execute(
+        select(
+            per_customer.c.theme_id,
+            func.sum(per_customer.c["items"]),
+            func.count(per_customer.c.customer),
+            func.sum(case((is_new, 1), else_=0)),
+        ).group_by(per_customer.c.theme_id)
+    )
+    # PostgreSQL sums integers as numeric; the figures are whole numbers either way.
+    counts = {theme_id: (int(n), int(c), int(new)) for theme_id, n, c, new in totals}
+    # The themes are read apart from the counts: joined in one statement, a misestimated theme
+    # count can make the planner rerun the aggregation once per theme.
+    themes = await session.execute(
+        select(Theme.id, Theme.title, Theme.status).where(
+            Theme.team_id == team_id, Theme.merged_into_id.is_(None)
+        )
+    )
+    shown = [
+        ThemeStatOut(id=id_, title=title, status=status, items=n, customers=c, new_customers=new)
+        for id_, title, status in themes
+        if id_ in counts
+        for n, c, new in [counts[id_]]
+    ]
+    shown.sort(key=lambda t: (-t.customers, -t.items, t.id))
+    return shown[:limit]
+
+
+async def _launches_shown(*, session: AsyncSession, team_id: str, window: Window) -> list[Launch]:
+    """Live launches, and any other with a standup or its target date in the window."""
+    with_runs = select(StandupRun.launch_id).where(
+        StandupRun.team_id == team_id, StandupRun.local_date.between(window.since, window.until)
+    )
+    query = (
+        select(Launch)
+        .where(
+            Launch.team_id == team_id,
+            or_(
+                Launch.status.in_(LIVE_STATUSES),
+                Launch.target_date.between(window.since, window.until),
+                Launch.id.in_(with_runs),
+            ),
+        )
+        .order_by(Launch.target_date, Launch.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def _readiness_history(
+    *, session: AsyncSession, team_id: str, window: Window
+) -> dict[int, list[ReadinessPointOut]]:
+    """Closed standups' scores per launch; a day with a manual and a scheduled run keeps the later."""
+    rows = await session.execute(
+        select(StandupRun.launch_id, StandupRun.local_date, StandupRun.score)
+        .where(
+            StandupRun.team_id == team_id,
+            StandupRun.status == RunStatus.CLOSED,
+            StandupRun.score.is_not(None),
+            StandupRun.local_date.between(window.since, window.until),
+        )
+        .order_by(StandupRun.launch_id, StandupRun.scheduled_for, StandupRun.id)
+    )
+    by_day: dict[int, dict[date, int]] = defaultdict(dict)
+    for launch_id, day, score in rows:
+        by_day[launch_id][day] = int(score or 0)
+    return {
+        launch_id: [ReadinessPointOut(date=d, score=s) for d, s in sorted(days.items())]
+        for launch_id, days in by_day.items()
+    }
+
+
+async def _prompt_answers(
+    *, session: AsyncSession, team_id: str, window: Window
+) -> list[tuple[int, int, datetime, datetime | None]]:
+    """(launch, run, DM sent at, first answer at) for each standup DM delivered in the window.
+
+    A DM counts as answered when its recipient recorded a status for any function in that run;
+    notes alone are not answers and are not stored as responses.
+    """
+    rows = await session.execute(
+        select(
+            StandupRun.launch_id,
+            StandupPrompt.run_id,
+            StandupPrompt.sent_at,
+            func.min(StandupResponse.responded_at),
+        )
+        .select_from(StandupPrompt)
+        .join(StandupRun, StandupRun.id == StandupPrompt.run_id)
+        .outerjoin(
+            StandupResponse,
+            and_(
+                StandupResponse.run_id == StandupPrompt.run_id,
+                StandupResponse.user_id == StandupPrompt.user_id,
+            ),
+        )
+        .where(
+            StandupPrompt.team_id == team_id,
+            StandupPrompt.sent_at.is_not(None),
+            StandupRun.local_date.between(window.since, window.until),
+        )
+        .group_by(StandupPrompt.id, StandupRun.launch_id, StandupPrompt.run_id, StandupPrompt.sent_at)
+    )
+    # The SQL keeps only delivered DMs; the filter here tells the type checker so.
+    return [(launch, run, sent, answered) for launch, run, sent, answered in rows if sent is not None]
+
+
+async def launch_stats(
+    *, session: AsyncSession, team_id: str, since: date, until: date, now: datetime
+) -> tuple[list[LaunchStatOut], StandupStatsOut]:
+    """Per launch: readiness history and standup response rate; and the standups of all launches."""
+    window = Window(since=since, until=until)
+    launches = await _launches_shown(session=session, team_id=team_id, window=window)
+    history = await _readiness_history(session=session, team_id=team_id, window=window)
+    prompts = await _prompt_answers(session=session, team_id=team_id, window=window)
+    asked: dict[int, int] = defaultdict(int)
+    answered: dict[int, int] = defaultdict(int)
+    minutes: list[float] = []
+    for launch_id, _run_id, sent_at, answered_at in prompts:
+        asked[launch_id] += 1
+        if answered_at is not None:
+            answered[launch_id] += 1
+            # An answer given from App Home before the DM went out took no time at all.
+            minutes.append(max(0.0, (answered_at - sent_at).total_seconds() / 60))
+    shown = [
+        LaunchStatOut(
+            id=launch.id,
+            slug=launch.slug,
+            name=launch.name,
+            status=launch.status,
+            target_date=launch.target_date,
+            readiness_history=history.get(launch.id, []),
+            prompts=asked[launch.id],
+            answered=answered[launch.id],
+            response_rate=rate(answered[launch.id], asked[launch.id]),
+        )
+        for launch in launches
+    ]
+    total_asked, total_answered = sum(asked.values()), sum(answered.values())
+    overall = StandupStatsOut(
+        runs=len({run_id for _, run_id, _, _ in prompts}),
+        prompts=total_asked,
+        answered=total_answered,
+        response_rate=rate(total_answered, total_asked),
+        median_minutes_to_answer=round(statistics.median(minutes), 1) if minutes else None,
+    )
+    return shown, overall
+
+
+def ownership_section(health: OwnershipHealth) -> OwnershipStatsOut:
+    """The directory's coverage by kind and what in it is stale."""
+    areas, owned = health.areas, health.with_owner
+    return OwnershipStatsOut(
+        coverage=CoverageOut(
+            areas=areas,
+            with_owner=owned,
+            without_owner=areas - owned,
+            owned_percent=round(100.0 * owned / areas, 1) if areas else 100.0,
+            by_kind={
+                kind: KindCoverageOut(areas=c.areas, with_owner=c.with_owner, without_owner=c.without_owner)
+                for kind, c in sorted(health.by_kind.items())
+            },
+        ),
+        staleness=StalenessOut(
+            confirmation_overdue=health.confirmation_overdue,
+            awaiting_answer=health.awaiting_answer,
+            owner_deactivated=health.flagged.get("deactivated", 0),
+            owner_missing=health.flagged.get("missing", 0),
+            owner_unconfirmed=health.flagged.get("unconfirmed", 0),
+            owner_disowned=health.flagged.get("disowned", 0),
+            areas=[
+                StaleAreaOut(slug=s.slug, name=s.name, owner=s.owner, reason=s.reason, overdue_since=s.since)
+                for s in health.stale
+            ],
+        ),
+    )
+
+
+async def stats_report(
+    *, session: AsyncSession, team_id: str, since: date, until: date, now: datetime
+) -> StatsOut:
+    """Every section of the workspace's statistics for the window."""
+    feedback = await feedback_stats(session=session, team_id=team_id, since=since, until=until, now=now)
+    themes = await theme_stats(session=session, team_id=team_id, since=since, until=until, now=now)
+    launches, standups = await launch_stats(
+        session=session, team_id=team_id, since=since, until=until, now=now
+    )
+    health = await ownership_health(session=session, team_id=team_id, now=now)
+    return StatsOut(
+        team_id=team_id,
+        since=since,
+        until=until,
+        generated_at=now,
+        feedback=feedback,
+        themes=themes,
+        launches=launches,
+        standups=standups,
+        ownership=ownership_section(health),
+    )

@@ -1,1 +1,0 @@
-"""Workspace statistics across domains: the `/stats` admin API (api)."""
