@@ -18,6 +18,7 @@ from models.feedback import (
     ThemeStatus,
 )
 from models.installation import Installation, OAuthState
+from models.integration import LinkState, Provider, ThemeLink, WebhookDelivery
 from models.job import Job, JobStatus
 from models.launch import (
     DecisionStatus,
@@ -68,9 +69,11 @@ __all__ = [
     "Launch",
     "LaunchFunction",
     "LaunchStatus",
+    "LinkState",
     "OAuthState",
     "OwnerStatus",
     "PostState",
+    "Provider",
     "RunStatus",
     "RunTrigger",
     "Release",
@@ -84,8 +87,10 @@ __all__ = [
     "StandupRun",
     "Theme",
     "ThemeFollower",
+    "ThemeLink",
     "ThemeNotification",
     "ThemeStatus",
     "Vote",
+    "WebhookDelivery",
     "release_themes",
 ]
