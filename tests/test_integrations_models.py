@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import create_engine, create_session_factory
+from bot.core.db import create_engine, create_session_factory
 from models import LinkState, Provider, Theme, ThemeLink, WebhookDelivery
 
 TEAM = "T0TEAM"
