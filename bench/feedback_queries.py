@@ -44,7 +44,7 @@ from bot.analytics.window import Window, default_window  # noqa: E402
 from bot.core import migrate  # noqa: E402
 from bot.core.db import create_engine, create_session_factory  # noqa: E402
 from bot.core.uow import unit_of_work  # noqa: E402
-from bot.feedback import capture as feedback_service  # noqa: E402
+from bot.feedback import queries as feedback_queries  # noqa: E402
 from bot.feedback.api import _csv_stream  # noqa: E402
 from bot.feedback.schema import FeedbackFilters, KeysetPosition  # noqa: E402
 
@@ -287,12 +287,12 @@ async def run(admin_url: str, rows: int, queries: int) -> int:
         async def filtered_page(n: int) -> None:
             async with unit_of_work(factory) as session:
                 filters = page_filters(n)
-                first = await feedback_service.list_feedback(
+                first = await feedback_queries.list_feedback(
                     session=session, team_id=TEAM, filters=filters, limit=PAGE + 1
                 )
                 if n % 2 and len(first) > PAGE:
                     last = first[PAGE - 1].feedback
-                    await feedback_service.list_feedback(
+                    await feedback_queries.list_feedback(
                         session=session,
                         team_id=TEAM,
                         filters=filters,
@@ -315,7 +315,7 @@ async def run(admin_url: str, rows: int, queries: int) -> int:
             shape, q = searches[n % len(searches)]
             started = time.perf_counter()
             async with unit_of_work(factory) as session:
-                await feedback_service.list_feedback(
+                await feedback_queries.list_feedback(
                     session=session,
                     team_id=TEAM,
                     filters=FeedbackFilters(q=q, area=rng.choice(slugs) if n % 7 == 0 else None),

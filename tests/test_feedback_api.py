@@ -16,7 +16,7 @@ from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.feedback import api as feedback_api
-from bot.feedback import capture as feedback_service
+from bot.feedback import queries as feedback_queries
 from bot.feedback.schema import FeedbackFilters
 from models import Feedback
 from tests.helpers import rendered
@@ -156,13 +156,13 @@ async def test_csv_export_streams_every_matching_row_in_batches(
         await session.execute(insert(Feedback), rows)
     monkeypatch.setattr(feedback_api, "CSV_BATCH", 400)
     calls = {"n": 0}
-    original = feedback_service.export_batch
+    original = feedback_queries.export_batch
 
     async def counting(**kwargs: Any) -> Any:
         calls["n"] += 1
         return await original(**kwargs)
 
-    monkeypatch.setattr(feedback_service, "export_batch", counting)
+    monkeypatch.setattr(feedback_queries, "export_batch", counting)
 
     response = await api.get("/api/v1/feedback.csv")
     assert response.status_code == 200
@@ -255,9 +255,9 @@ async def test_every_search_strategy_pages_through_the_same_matches(
     """On PostgreSQL a search collects rare matches, walks dense ones, or widens a time window;
     each must give the same pages (SQLite always uses LIKE)."""
     if strategy != "collect":
-        monkeypatch.setattr(feedback_service, "RARE_MATCHES", 0)
-        monkeypatch.setattr(feedback_service, "WALK_DENSITY", 0.0 if strategy == "walk" else 2.0)
-        monkeypatch.setattr(feedback_service, "SEARCH_WINDOW_MATCHES", 1)
+        monkeypatch.setattr(feedback_queries, "RARE_MATCHES", 0)
+        monkeypatch.setattr(feedback_queries, "WALK_DENSITY", 0.0 if strategy == "walk" else 2.0)
+        monkeypatch.setattr(feedback_queries, "SEARCH_WINDOW_MATCHES", 1)
     now = datetime.now(UTC)
     texts = [
         "bulk export of reports" if n % 6 == 0 else "export is slow" if n % 3 == 0 else "login fails"
@@ -287,13 +287,13 @@ async def test_every_search_strategy_pages_through_the_same_matches(
         after = None
         while True:
             async with unit_of_work(runtime.session_factory) as session:
-                rows = await feedback_service.list_feedback(
+                rows = await feedback_queries.list_feedback(
                     session=session, team_id=TEAM, filters=FeedbackFilters(q=q), after=after, limit=4
                 )
             found += [r.feedback.created_at.isoformat() for r in rows]
             if len(rows) < 4:
                 return found
-            after = feedback_service.position_of(rows[-1].feedback)
+            after = feedback_queries.position_of(rows[-1].feedback)
 
     expected_export = [(now - timedelta(days=n)).isoformat() for n in range(60) if n % 3 == 0]
     assert await all_pages("export") == expected_export

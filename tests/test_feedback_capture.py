@@ -13,7 +13,7 @@ from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.feedback import capture as feedback_service
 from bot.feedback.schema import FeedbackIn
-from bot.feedback.views import FeedbackId
+from bot.feedback.views.common import FeedbackId
 from models import Feedback, FeedbackDraft
 from tests.helpers import rendered
 from tests.test_feedback_helpers import (

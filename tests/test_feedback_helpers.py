@@ -11,7 +11,7 @@ from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
-from bot.feedback.views import FeedbackId
+from bot.feedback.views.common import FeedbackId
 from bot.ownership import areas as area_service
 from bot.ownership.schema import AreaIn
 from models import Feedback, FeedbackReporter

@@ -11,7 +11,7 @@ from bot.core.runtime import Runtime
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.feedback.similarity import normalize, similarity
-from bot.feedback.views import FeedbackId
+from bot.feedback.views.common import FeedbackId
 from tests.helpers import rendered
 from tests.test_feedback_helpers import (
     add_areas,

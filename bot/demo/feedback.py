@@ -8,7 +8,7 @@ from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
 from bot.emulator.server import TEAM_ID
 from bot.feedback import themes as theme_service
-from bot.feedback.views import FeedbackId
+from bot.feedback.views.common import FeedbackId
 
 
 def _values(**fields: Any) -> dict[str, dict[str, dict[str, Any]]]:

@@ -19,6 +19,7 @@ from bot.core.errors import UserError
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.feedback import capture as feedback_service
+from bot.feedback import queries as feedback_queries
 from bot.feedback.schema import FeedbackFilters, FeedbackIn, FeedbackPatch, KeysetPosition
 from bot.ownership.schema import SLUG_RE
 from models.feedback import FeedbackKind, FeedbackStatus, Importance
@@ -77,7 +78,7 @@ class FeedbackOut(BaseModel):
     updated_at: datetime
 
 
-def _out(row: feedback_service.FeedbackRow, reporters: list[str]) -> FeedbackOut:
+def _out(row: feedback_queries.FeedbackRow, reporters: list[str]) -> FeedbackOut:
     item = row.feedback
     return FeedbackOut(
         id=item.id,
@@ -152,7 +153,7 @@ def _position(page: PageDep) -> KeysetPosition | None:
 
 
 async def _one(*, session: SessionDep, team_id: str, feedback_id: int) -> FeedbackOut:
-    row = await feedback_service.get_feedback_row(session=session, team_id=team_id, feedback_id=feedback_id)
+    row = await feedback_queries.get_feedback_row(session=session, team_id=team_id, feedback_id=feedback_id)
     return _out(row, await feedback_service.reporters_of(session=session, feedback_id=feedback_id))
 
 
@@ -165,7 +166,7 @@ async def list_feedback(
     session: SessionDep, team_id: TeamDep, page: PageDep, filters: FiltersDep
 ) -> Page[FeedbackOut]:
     """Newest first. Pages are stable: items logged meanwhile never shift or repeat a page."""
-    rows = await feedback_service.list_feedback(
+    rows = await feedback_queries.list_feedback(
         session=session, team_id=team_id, filters=filters, after=_position(page), limit=page.limit + 1
     )
     next_cursor = None
@@ -222,7 +223,7 @@ async def _csv_stream(runtime: Runtime, team_id: str, filters: FeedbackFilters) 
     after: KeysetPosition | None = None
     while True:
         async with unit_of_work(runtime.session_factory) as session:
-            rows = await feedback_service.export_batch(
+            rows = await feedback_queries.export_batch(
                 session=session, team_id=team_id, filters=filters, after=after, limit=CSV_BATCH
             )
         if not rows:
@@ -244,7 +245,7 @@ async def export_feedback(
 ) -> StreamingResponse:
     """Every item matching the filters (same as `/feedback`), streamed newest first."""
     # Bad filters (an unknown area) answer 404 before streaming starts.
-    await feedback_service.conditions_for(session=session, team_id=team_id, filters=filters)
+    await feedback_queries.conditions_for(session=session, team_id=team_id, filters=filters)
     return StreamingResponse(
         _csv_stream(runtime, team_id, filters),
         media_type="text/csv; charset=utf-8",

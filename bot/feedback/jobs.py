@@ -21,7 +21,8 @@ from bot.feedback.digest import (
     week_before,
 )
 from bot.feedback.themes import SHIP_NOTICE_KIND
-from bot.feedback.views import critical_alert, digest, shipped_dm, shipped_thread_reply
+from bot.feedback.views.digest import critical_alert, digest
+from bot.feedback.views.themes import shipped_dm, shipped_thread_reply
 from bot.scheduler.jobs import enqueue
 from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
 from bot.slack.blocks import as_dicts

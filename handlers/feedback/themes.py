@@ -1,0 +1,142 @@
+"""Themes from Slack: "Link it" on a suggestion, the new-theme modal, and the App Home section of
+followed themes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.deliveries import claim_delivery
+from bot.core.errors import UserError
+from bot.core.uow import slack_unit_of_work
+from bot.feedback import themes as theme_service
+from bot.feedback.schema import ThemeIn
+from bot.feedback.views.capture import linked_confirmation
+from bot.feedback.views.common import FeedbackId
+from bot.feedback.views.digest import home_followed_themes
+from bot.feedback.views.themes import ThemeModalMetadata, theme_modal
+from bot.slack.blocks import as_dicts, section
+from handlers.common import input_text, origin_channel, selected_value, state_values, tell_privately
+from handlers.feedback._common import team_id_of
+from handlers.home import home_section
+
+_LINK_ACTION = re.compile(f"^{FeedbackId.LINK_THEME}(:|$)")
+
+
+async def link_suggested_theme(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """ "Link it" on a suggestion: the item joins the theme, the confirmation says so."""
+    await ack()
+    feedback_id, _, theme_id = str(action["value"]).partition(":")
+    async with slack_unit_of_work(context) as session:
+        item, theme = await theme_service.link_feedback(
+            session=session,
+            team_id=team_id_of(body, context),
+            feedback_id=int(feedback_id),
+            theme_id=int(theme_id),
+            by=body["user"]["id"],
+        )
+        blocks = linked_confirmation(feedback_id=item.id, theme_title=theme.title)
+    await respond(text=f"Linked to {theme.title}", blocks=as_dicts(blocks), replace_original=True)
+
+
+async def open_theme_modal(
+    ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    """ "New theme" on a confirmation: a theme modal that links the item when saved."""
+    await ack()
+    metadata = ThemeModalMetadata(
+        feedback_id=int(action["value"]) if str(action.get("value", "")).isdigit() else None,
+        origin_channel=origin_channel(body),
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=theme_modal(metadata=metadata).to_dict())
+
+
+_THEME_FIELD_BLOCKS = {
+    "title": FeedbackId.THEME_TITLE_BLOCK,
+    "description": FeedbackId.THEME_DESCRIPTION_BLOCK,
+    "area": FeedbackId.THEME_AREA_BLOCK,
+}
+
+
+async def submit_theme(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    metadata = ThemeModalMetadata.model_validate_json(view.get("private_metadata") or "{}")
+    values = state_values(view)
+    user_id = body["user"]["id"]
+    team_id = team_id_of(body, context)
+    try:
+        data = ThemeIn.model_validate(
+            {
+                "title": input_text(values, FeedbackId.THEME_TITLE_BLOCK, FeedbackId.THEME_TITLE),
+                "description": input_text(
+                    values, FeedbackId.THEME_DESCRIPTION_BLOCK, FeedbackId.THEME_DESCRIPTION
+                ),
+                "area": selected_value(values, FeedbackId.THEME_AREA_BLOCK, FeedbackId.AREA),
+            }
+        )
+        async with slack_unit_of_work(context) as session:
+            if not await claim_delivery(session=session, key=f"theme-view:{view['id']}", team_id=team_id):
+                await ack()
+                return
+            theme = await theme_service.create_theme(
+                session=session, team_id=team_id, data=data, created_by=user_id
+            )
+            text = f":bulb: Created theme *{theme.title}*."
+            if metadata.feedback_id is not None:
+                item, theme = await theme_service.link_feedback(
+                    session=session,
+                    team_id=team_id,
+                    feedback_id=metadata.feedback_id,
+                    theme_id=theme.id,
+                    by=user_id,
+                )
+                blocks = linked_confirmation(feedback_id=item.id, theme_title=theme.title)
+            else:
+                blocks = [section(text)]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        block = _THEME_FIELD_BLOCKS.get(
+            str(first["loc"][0]) if first["loc"] else "title", FeedbackId.THEME_TITLE_BLOCK
+        )
+        await ack(response_action="errors", errors={block: str(first["msg"]).removeprefix("Value error, ")})
+        return
+    except UserError as exc:
+        await ack(response_action="errors", errors={FeedbackId.THEME_AREA_BLOCK: str(exc)})
+        return
+    await ack()
+    await tell_privately(
+        client,
+        user_id=user_id,
+        channel=metadata.origin_channel,
+        text="Theme created",
+        blocks=as_dicts(blocks),
+    )
+
+
+@home_section("feedback.themes", title="Themes I follow", order=45)
+async def followed_themes_section(session: AsyncSession, team_id: str, user_id: str) -> list[Block]:
+    followed = await theme_service.followed_themes(session=session, team_id=team_id, user_id=user_id)
+    return home_followed_themes([(t.title, t.status, counts, t.updated_at) for t, counts in followed])
+
+
+def register(app: AsyncApp) -> None:
+    app.view(FeedbackId.THEME_MODAL)(submit_theme)
+    app.action(_LINK_ACTION)(link_suggested_theme)
+    app.action(FeedbackId.NEW_THEME)(open_theme_modal)
