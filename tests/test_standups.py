@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_USER_ID
 from bot.launches import answers, standups
 from bot.launches import launches as launch_service
 from bot.launches.functions import functions_of
