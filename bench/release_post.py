@@ -41,7 +41,8 @@ from bot.core.runtime import Runtime
 from bot.core.settings import load_settings
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SIGNING_SECRET
-from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN, BOT_USER_ID, TEAM_ID
 from bot.releases import compose as release_service
 from bot.releases.posting import delivery_key
 from bot.releases.schema import ReleaseIn

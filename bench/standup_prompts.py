@@ -42,7 +42,8 @@ from bot.core.db import SessionFactory
 from bot.core.settings import load_settings
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SIGNING_SECRET
-from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN, BOT_USER_ID, TEAM_ID
 from bot.launches import standups
 from bot.scheduler.runner import JobRunner
 from bot.web import create_app

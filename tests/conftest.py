@@ -29,7 +29,8 @@ from bot.core.db import create_engine
 from bot.core.runtime import Runtime
 from bot.core.settings import Settings, load_settings
 from bot.emulator.driver import SIGNING_SECRET, SlackSender
-from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN, BOT_USER_ID
 from bot.scheduler.runner import JobRunner
 from bot.web import create_app
 

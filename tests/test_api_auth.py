@@ -20,7 +20,8 @@ from bot.core.runtime import Runtime
 from bot.core.settings import get_settings, load_settings
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SIGNING_SECRET
-from bot.emulator.server import BOT_TOKEN, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN
 from bot.web import create_app
 from models import ApiToken
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database

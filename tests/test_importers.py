@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from bot.core.errors import UserError
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
-from bot.emulator.server import TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import TEAM_ID
 from bot.ownership import areas as area_service
 from bot.ownership import importers
 from bot.ownership.importers import ImportFileError, ImportFormat

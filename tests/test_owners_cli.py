@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.core.settings import get_settings
-from bot.emulator.server import BOT_TOKEN, TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN, TEAM_ID
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -19,7 +19,8 @@ from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import Settings
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.emulator.server import Call, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import Call
 from bot.ownership import areas as area_service
 from bot.ownership import jobs as ownership_jobs
 from bot.ownership.confirmation import (

@@ -9,7 +9,8 @@ import httpx
 
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
-from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_USER_ID
 from models import Launch
 from models.base import utcnow
 from tests.helpers import rendered

@@ -13,7 +13,8 @@ import pytest
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_USER_ID
 from bot.releases.views import ReleaseId
 from models import Feedback, FeedbackReporter, Theme, ThemeStatus
 from models.base import utcnow

@@ -15,7 +15,8 @@ from sqlalchemy import update
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_USER_ID
 from bot.releases import posting as release_posting
 from bot.releases.compose import enqueue_delivery, get_release
 from bot.releases.views import ReleaseId

@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_USER_ID
 from bot.releases.posting import delivery_key
 from bot.releases.views import ReleaseId
 from models import Job, Release, ReleaseEvent, ReleasePost

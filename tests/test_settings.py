@@ -152,7 +152,7 @@ async def test_secrets_never_reach_the_logs(
     caplog: pytest.LogCaptureFixture, emulator: SlackEmulator, database_url: str
 ) -> None:
     from bot.emulator.driver import SIGNING_SECRET
-    from bot.emulator.server import BOT_TOKEN
+    from bot.emulator.state import BOT_TOKEN
 
     settings: Settings = load_settings(
         database_url=database_url,

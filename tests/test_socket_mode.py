@@ -12,7 +12,8 @@ import pytest
 from bot.core.runtime import Runtime
 from bot.core.settings import Settings, SettingsError
 from bot.core.uow import unit_of_work
-from bot.emulator.server import TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import TEAM_ID
 from bot.ownership import areas as area_service
 from bot.ownership.schema import AreaIn
 from bot.web import create_app

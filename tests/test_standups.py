@@ -14,9 +14,11 @@ from sqlalchemy import func, select, update
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.emulator.server import BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_USER_ID
+from bot.launches import answers, standups
 from bot.launches import launches as launch_service
-from bot.launches import standups
+from bot.launches.functions import functions_of
 from bot.launches.jobs import plan_launch_work
 from bot.launches.schema import FunctionIn, LaunchIn
 from bot.ownership.areas import create_area
@@ -104,7 +106,7 @@ async def click(
 
 async def function_ids(runtime: Runtime, launch_id: int) -> dict[str, int]:
     async with unit_of_work(runtime.session_factory) as session:
-        return {f.name: f.id for f in await launch_service.functions_of(session=session, launch_id=launch_id)}
+        return {f.name: f.id for f in await functions_of(session=session, launch_id=launch_id)}
 
 
 async def rows(runtime: Runtime, model: Any, *where: Any) -> list[Any]:
@@ -218,7 +220,7 @@ async def test_double_click_changes_the_matrix_once(
     (function,) = await rows(runtime, LaunchFunction, LaunchFunction.id == ids["Engineering"])
     assert (function.status, function.version) == ("blocked", 1)
     assert len(await rows(runtime, StandupResponse, StandupResponse.function_id == ids["Engineering"])) == 1
-    assert len(await rows(runtime, Job, Job.kind == standups.BLOCKED_KIND)) == 1
+    assert len(await rows(runtime, Job, Job.kind == answers.BLOCKED_KIND)) == 1
     assert len(dms_to(emulator, "U0ALICE")) == 1
 
 

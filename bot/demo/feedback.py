@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
-from bot.emulator.server import TEAM_ID
+from bot.emulator.state import TEAM_ID
 from bot.feedback import themes as theme_service
 from bot.feedback.views.common import FeedbackId
 

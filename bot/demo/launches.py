@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from bot.core.uow import unit_of_work
 from bot.demo.render import humanize, render_blocks
 from bot.demo.stage import Stage
-from bot.emulator.server import Call
+from bot.emulator.state import Call
 from bot.launches import standups
 from models import Job, JobStatus
 from models.base import utcnow

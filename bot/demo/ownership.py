@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
-from bot.emulator.server import TEAM_ID
+from bot.emulator.state import TEAM_ID
 from bot.ownership import areas as area_service
 from bot.ownership.schema import AreaIn
 from models.base import utcnow

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from bot.core.uow import unit_of_work
 from bot.demo.stage import Stage
-from bot.emulator.server import TEAM_ID, Call
+from bot.emulator.state import TEAM_ID, Call
 from bot.feedback import capture as feedback_service
 from bot.feedback import themes as theme_service
 from bot.feedback.schema import FeedbackIn

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.emulator.server import Call, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import Call
 
 _USER = re.compile(r"<@([A-Z0-9]+)(\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(\|[^>]*)?>")

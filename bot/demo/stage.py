@@ -16,7 +16,8 @@ from bot.core.runtime import Runtime
 from bot.core.settings import load_settings
 from bot.demo.render import describe_call
 from bot.emulator.driver import SIGNING_SECRET, SlackSender
-from bot.emulator.server import BOT_TOKEN, BOT_USER_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN, BOT_USER_ID
 from bot.scheduler.runner import JobRunner
 from bot.web import create_app
 
@@ -65,7 +66,7 @@ class Stage:
         ):
             body: dict[str, Any] = response.json()
             if body.get("blocks") or body.get("text"):
-                from bot.emulator.server import Call
+                from bot.emulator.state import Call
 
                 reply = Call("response_url", {"response_type": body.get("response_type"), **body}, None)
                 entry = describe_call(reply, self.emulator)

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator.server import TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 _counter = itertools.count(1)

@@ -1,3 +1,4 @@
-"""Launch readiness: launches and their sign-off matrix, readiness, standups on a working-day calendar,
-go/no-go votes, Slack channels (slack), validated shapes (schema), Block Kit views, the `/launches` api
-and jobs."""
+"""Launch readiness: launches (launches) and their sign-off functions (functions), readiness,
+standups on a working-day calendar (standups: runs; answers: DMs and answers; summaries: reminders
+and the cut-off summary), go/no-go votes, Slack channels (slack), validated shapes (schema), Block Kit
+views, the `/launches` api and jobs."""

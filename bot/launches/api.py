@@ -16,9 +16,10 @@ from bot.api.pagination import Page, PageDep, encode_cursor, position_value
 from bot.api.schemas import ERROR_RESPONSES, NOT_FOUND
 from bot.core.errors import NotFound, UserError
 from bot.core.runtime import Runtime
+from bot.launches import answers, standups, summaries
+from bot.launches import functions as launch_functions
 from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
-from bot.launches import standups
 from bot.launches.launches import Matrix
 from bot.launches.schema import FunctionIn, FunctionPatch, LaunchIn, LaunchPatch
 from bot.launches.slack import check_users, create_launch_channel, invite_to_channel, join_channel
@@ -214,7 +215,7 @@ async def create_launch(
         default_timezone=runtime.settings.switchboard_timezone,
         created_by=None,
     )
-    functions = await launch_service.functions_of(session=session, launch_id=launch.id)
+    functions = await launch_functions.functions_of(session=session, launch_id=launch.id)
     if launch.channel is None:
         launch.channel, _ = await create_launch_channel(client, slug=launch.slug)
     await invite_to_channel(
@@ -261,7 +262,7 @@ async def delete_launch(launch_id: int, session: SessionDep, team_id: TeamDep) -
 )
 async def list_functions(launch_id: int, session: SessionDep, team_id: TeamDep) -> Page[FunctionOut]:
     launch = await _launch(session, team_id, launch_id)
-    functions = await launch_service.functions_of(session=session, launch_id=launch.id)
+    functions = await launch_functions.functions_of(session=session, launch_id=launch.id)
     return Page[FunctionOut](items=[FunctionOut.model_validate(f) for f in functions])
 
 
@@ -279,7 +280,7 @@ async def add_function(
     launch = await _launch(session, team_id, launch_id)
     if body.owner:
         await check_users(await _client(runtime, team_id), [body.owner])
-    function = await launch_service.add_function(
+    function = await launch_functions.add_function(
         session=session, cache=runtime.area_cache, launch=launch, data=body, by=None
     )
     return FunctionOut.model_validate(function)
@@ -305,7 +306,7 @@ async def update_function(
     if body.owner and body.owner != function.owner:
         await check_users(await _client(runtime, team_id), [body.owner])
     if "name" in body.model_fields_set or "owner" in body.model_fields_set:
-        await launch_service.update_function(
+        await launch_functions.update_function(
             session=session,
             function=function,
             patch=FunctionPatch.model_validate(
@@ -314,7 +315,7 @@ async def update_function(
             by=None,
         )
     if body.status is not None or body.note is not None:
-        outcome = await standups.record_answer(
+        outcome = await answers.record_answer(
             session=session,
             function=function,
             status=body.status or function.status,
@@ -334,7 +335,7 @@ async def delete_function(
     launch_id: int, function_id: int, session: SessionDep, team_id: TeamDep
 ) -> Response:
     launch = await _launch(session, team_id, launch_id)
-    await launch_service.delete_function(
+    await launch_functions.delete_function(
         session=session, function=await _function(session, launch, function_id)
     )
     return Response(status_code=204)
@@ -349,8 +350,10 @@ async def list_standups(
     """Standup runs, newest first, with their score and how many answers they got."""
     launch = await _launch(session, team_id, launch_id)
     before = position_value(page, "before", int)
-    runs = await standups.runs_of(session=session, launch_id=launch.id, after_id=before, limit=page.limit + 1)
-    counts = await standups.response_counts(session=session, run_ids=[r.id for r in runs])
+    runs = await summaries.runs_of(
+        session=session, launch_id=launch.id, after_id=before, limit=page.limit + 1
+    )
+    counts = await summaries.response_counts(session=session, run_ids=[r.id for r in runs])
     next_cursor = encode_cursor({"before": runs[page.limit - 1].id}) if len(runs) > page.limit else None
     items = [
         StandupRunOut.model_validate(

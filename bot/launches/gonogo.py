@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import NotFound, UserError
 from bot.core.text import escape_mrkdwn, user_mention
 from bot.launches import calendar
-from bot.launches.launches import LIVE_STATUSES, functions_of
+from bot.launches.functions import functions_of
+from bot.launches.launches import LIVE_STATUSES
 from bot.scheduler.jobs import enqueue
 from models.base import utcnow
 from models.launch import (

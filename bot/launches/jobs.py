@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.core.pacing import SlackPacer, pacer_for
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
-from bot.launches import calendar, standups
+from bot.launches import answers, calendar, standups, summaries
 from bot.launches import gonogo as launch_gonogo
 from bot.launches.launches import LIVE_STATUSES, matrix
 from bot.launches.views.gonogo import result_text, vote_blocks, vote_text
@@ -93,7 +93,7 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
     async with unit_of_work(ctx.session_factory) as session:
         start = await standups.begin_run(session=session, run_id=run_id, now=ctx.now)
         if not isinstance(start, str):
-            contents = await standups.prompt_data_for(
+            contents = await answers.prompt_data_for(
                 session=session, launch=start.launch, run=start.run, user_ids=start.pending, now=ctx.now
             )
     # Raised after the commit: a skipped run records why.
@@ -121,10 +121,10 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
                 raise
             undeliverable.append(user_id)
             async with unit_of_work(ctx.session_factory) as session:
-                await standups.record_prompt(session=session, run_id=run_id, user_id=user_id, error=error)
+                await answers.record_prompt(session=session, run_id=run_id, user_id=user_id, error=error)
             return
         async with unit_of_work(ctx.session_factory) as session:
-            await standups.record_prompt(
+            await answers.record_prompt(
                 session=session, run_id=run_id, user_id=user_id, channel=posted["channel"], ts=posted["ts"]
             )
 
@@ -141,12 +141,12 @@ async def send_standup_reminders(ctx: JobContext) -> dict[str, Any]:
     """One reminder to each owner who has not answered yet; those who answered hear nothing."""
     run_id = int(ctx.job.payload["run_id"])
     async with unit_of_work(ctx.session_factory) as session:
-        due = await standups.reminders_due(session=session, run_id=run_id)
+        due = await summaries.reminders_due(session=session, run_id=run_id)
         if isinstance(due, str):
             raise SkipJob(due)
         run, launch, reminders = due
         users = [r.user_id for r in reminders]
-        contents = await standups.prompt_data_for(
+        contents = await answers.prompt_data_for(
             session=session, launch=launch, run=run, user_ids=users, now=ctx.now
         )
     client = await ctx.client()
@@ -169,7 +169,7 @@ async def send_standup_reminders(ctx: JobContext) -> dict[str, Any]:
                 return
             raise
         async with unit_of_work(ctx.session_factory) as session:
-            await standups.record_prompt(
+            await answers.record_prompt(
                 session=session,
                 run_id=run_id,
                 user_id=user_id,
@@ -222,7 +222,7 @@ async def post_standup_summary(ctx: JobContext) -> dict[str, Any]:
     """Close the run and post its summary to the launch channel, once."""
     run_id = int(ctx.job.payload["run_id"])
     async with unit_of_work(ctx.session_factory) as session:
-        summary = await standups.close_run(session=session, run_id=run_id, now=ctx.now)
+        summary = await summaries.close_run(session=session, run_id=run_id, now=ctx.now)
         if isinstance(summary, str):
             raise SkipJob(summary)
         if summary.run.summary_ts:
@@ -245,7 +245,7 @@ async def post_standup_summary(ctx: JobContext) -> dict[str, Any]:
     return {**posted, "score": summary.score}
 
 
-@job_handler(standups.BLOCKED_KIND)
+@job_handler(answers.BLOCKED_KIND)
 async def alert_blocked(ctx: JobContext) -> dict[str, Any]:
     """DM the launch owner (and the area's owner) that a function is blocked."""
     payload = ctx.job.payload
@@ -257,7 +257,7 @@ async def alert_blocked(ctx: JobContext) -> dict[str, Any]:
             raise SkipJob("unblocked again before the alert went out")
         launch = await session.get(Launch, function.launch_id)
         assert launch is not None
-        recipients = await standups.blocked_alert_recipients(
+        recipients = await answers.blocked_alert_recipients(
             session=session, function=function, launch=launch, by=payload.get("by")
         )
         days = calendar.days_until(launch.target_date, ctx.now, calendar.zone_of(launch.timezone))

@@ -10,7 +10,8 @@ from bot.core.text import channel_mention, escape_mrkdwn, truncate, user_mention
 from bot.launches import calendar
 from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label, trend
-from bot.launches.standups import Summary, schedule_of
+from bot.launches.standups import schedule_of
+from bot.launches.summaries import Summary
 from bot.slack.blocks import context, section, slack_date
 from models.launch import FunctionStatus, Launch, LaunchFunction, LaunchStatus
 

@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 
 from bot.core.text import escape_mrkdwn
 from bot.launches.calendar import WEEKDAY_NAMES
-from bot.launches.launches import DEFAULT_TEMPLATE, TEMPLATE_LABELS, TEMPLATES, OwnerGuess
+from bot.launches.functions import DEFAULT_TEMPLATE, TEMPLATE_LABELS, TEMPLATES, OwnerGuess
 from bot.launches.views.matrix import LaunchId
 from bot.slack.blocks import context, plain, section, text_input
 from models.launch import Vote

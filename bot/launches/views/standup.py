@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
 from bot.core.text import escape_mrkdwn, truncate
+from bot.launches.answers import PromptData
 from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label
-from bot.launches.standups import PromptData
 from bot.launches.views.matrix import ANSWERS, STATUS_LOOK, LaunchId, launch_badge, status_badge
 from bot.slack.blocks import context, plain, section
 from models.launch import Launch, LaunchFunction, StandupResponse

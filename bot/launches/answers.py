@@ -1,0 +1,199 @@
+"""Standup DMs and what comes back: what a prompt shows, where it went, the answers it collects and
+the alert a new blocker raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.launches import calendar
+from bot.launches._common import dialect_insert
+from bot.launches.functions import StatusChange, functions_of, set_function_status
+from bot.launches.readiness import launch_status_after
+from bot.launches.standups import open_run
+from bot.scheduler.jobs import enqueue
+from models import Area
+from models.base import utcnow
+from models.launch import (
+    FunctionStatus,
+    Launch,
+    LaunchFunction,
+    RunStatus,
+    StandupPrompt,
+    StandupResponse,
+    StandupRun,
+)
+
+BLOCKED_KIND = "launch.blocked_alert"
+
+
+@dataclass(frozen=True)
+class PromptData:
+    launch: Launch
+    run: StandupRun | None
+    user_id: str
+    functions: list[LaunchFunction]
+    responses: dict[int, StandupResponse]
+    days_to_launch: int
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    change: StatusChange
+    run: StandupRun | None
+    launch: Launch
+    alerted: bool
+
+
+async def record_prompt(
+    *,
+    session: AsyncSession,
+    run_id: int,
+    user_id: str,
+    channel: str | None = None,
+    ts: str | None = None,
+    error: str | None = None,
+    reminder: bool = False,
+) -> None:
+    """Remember where a prompt (or reminder) DM went, or why it could not be delivered."""
+    prompt = await session.scalar(
+        select(StandupPrompt).where(StandupPrompt.run_id == run_id, StandupPrompt.user_id == user_id)
+    )
+    if prompt is None:
+        return
+    if channel:
+        prompt.channel = channel
+    if reminder:
+        prompt.reminder_ts = ts
+        prompt.reminded_at = utcnow()
+    else:
+        prompt.message_ts = ts
+        prompt.sent_at = utcnow() if ts else prompt.sent_at
+    if error:
+        prompt.error = error[:200]
+
+
+async def prompt_data(
+    *,
+    session: AsyncSession,
+    launch: Launch,
+    run: StandupRun | None,
+    user_id: str,
+    now: datetime | None = None,
+) -> PromptData:
+    """What one owner's standup DM shows: their functions and this run's answers."""
+    return (await prompt_data_for(session=session, launch=launch, run=run, user_ids=[user_id], now=now))[
+        user_id
+    ]
+
+
+async def prompt_data_for(
+    *,
+    session: AsyncSession,
+    launch: Launch,
+    run: StandupRun | None,
+    user_ids: list[str],
+    now: datetime | None = None,
+) -> dict[str, PromptData]:
+    """The standup DM contents of several owners, read in two queries."""
+    functions = await functions_of(session=session, launch_id=launch.id)
+    responses: dict[int, StandupResponse] = {}
+    if run is not None:
+        rows = await session.scalars(select(StandupResponse).where(StandupResponse.run_id == run.id))
+        responses = {r.function_id: r for r in rows}
+    days = calendar.days_until(launch.target_date, now or utcnow(), calendar.zone_of(launch.timezone))
+    return {
+        user_id: PromptData(
+            launch=launch,
+            run=run,
+            user_id=user_id,
+            functions=[
+                f for f in functions if f.owner == user_id or (f.owner is None and launch.owner == user_id)
+            ],
+            responses=responses,
+            days_to_launch=days,
+        )
+        for user_id in user_ids
+    }
+
+
+async def record_answer(
+    *,
+    session: AsyncSession,
+    function: LaunchFunction,
+    status: str,
+    by: str,
+    note: str | None = None,
+    run_id: int | None = None,
+    count_as_answer: bool = True,
+) -> AnswerOutcome:
+    """A function's new status (and note) from a DM button, App Home, the note modal or the API.
+
+    Counts as this standup's answer while a run is open; a Blocked that is new alerts the launch
+    owner (and the area owner) through the job queue, keyed by the change so it goes out once.
+    """
+    launch = await session.get(Launch, function.launch_id)
+    assert launch is not None
+    change = await set_function_status(session=session, function=function, status=status, by=by, note=note)
+    run = await session.get(StandupRun, run_id) if run_id else None
+    if run is None or run.status != RunStatus.OPEN or run.launch_id != launch.id:
+        run = await open_run(session=session, launch_id=launch.id)
+    if run is not None and count_as_answer:
+        excluded = dialect_insert(session)(StandupResponse).excluded
+        statement = dialect_insert(session)(StandupResponse).values(
+            team_id=function.team_id,
+            run_id=run.id,
+            function_id=function.id,
+            user_id=by,
+            status=function.status,
+            note=function.note,
+            responded_at=utcnow(),
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[StandupResponse.run_id, StandupResponse.function_id],
+                set_={
+                    "status": excluded.status,
+                    "note": excluded.note,
+                    "user_id": excluded.user_id,
+                    "responded_at": excluded.responded_at,
+                },
+                where=(StandupResponse.status != excluded.status) | (StandupResponse.note != excluded.note),
+            )
+        )
+    alerted = False
+    if change.changed:
+        statuses = [f.status for f in await functions_of(session=session, launch_id=launch.id)]
+        launch.status = launch_status_after(launch.status, statuses)
+        if function.status == FunctionStatus.BLOCKED and change.previous != FunctionStatus.BLOCKED:
+            alerted = await enqueue(
+                session=session,
+                team_id=function.team_id,
+                kind=BLOCKED_KIND,
+                key=f"{function.id}:{function.version}",
+                payload={"function_id": function.id, "version": function.version, "by": by},
+            )
+    return AnswerOutcome(change=change, run=run, launch=launch, alerted=alerted)
+
+
+def may_answer(*, function: LaunchFunction, launch: Launch, user_id: str) -> bool:
+    """Function owners answer for their function; the launch owner may answer for any."""
+    return user_id in (function.owner, launch.owner)
+
+
+async def blocked_alert_recipients(
+    *, session: AsyncSession, function: LaunchFunction, launch: Launch, by: str | None
+) -> list[str]:
+    """The launch owner, and the owner of the area the function maps to when that is someone else."""
+    recipients = [launch.owner]
+    if function.area_slug:
+        area_owner = await session.scalar(
+            select(Area.owner).where(Area.team_id == function.team_id, Area.slug == function.area_slug)
+        )
+        if area_owner and area_owner not in recipients:
+            recipients.append(area_owner)
+    # Whoever set the status knows already.
+    return [r for r in recipients if r and r != by]

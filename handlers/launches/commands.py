@@ -1,0 +1,90 @@
+"""`/launch`: the subcommands, each answered ephemerally (`new` opens the creation modal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.errors import UserError
+from bot.core.text import channel_mention, escape_mrkdwn
+from bot.core.uow import slack_unit_of_work
+from bot.launches import gonogo as launch_gonogo
+from bot.launches import launches as launch_service
+from bot.launches import standups
+from bot.launches.functions import functions_of
+from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
+from bot.slack.blocks import as_dicts
+from handlers.common import HELP_WORDS, ack_ephemeral, split_command
+from handlers.launches.create import open_create_modal
+from models.base import utcnow
+
+SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo")
+
+
+async def launch_command(
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    sub, rest = split_command(command.get("text"))
+    if sub in HELP_WORDS or sub not in SUBCOMMANDS:
+        lead = "" if sub in HELP_WORDS else f"I don't know `/launch {escape_mrkdwn(sub)}`.\n"
+        await ack_ephemeral(ack, lead + "Usage: /launch new|list|status|standup|gonogo", as_dicts(usage()))
+        return
+    if sub == "new":
+        await ack()
+        await open_create_modal(
+            client,
+            context,
+            trigger_id=command["trigger_id"],
+            user_id=command["user_id"],
+            origin_channel=command.get("channel_id"),
+        )
+        return
+    try:
+        text, blocks = await _answer(sub, rest, command=command, context=context)
+    except UserError as exc:
+        await ack_ephemeral(ack, f":warning: {exc}")
+        return
+    await ack_ephemeral(ack, text, blocks)
+    context["runtime"].wake_scheduler()
+
+
+async def _answer(
+    sub: str, query: str, *, command: dict[str, Any], context: AsyncBoltContext
+) -> tuple[str, list[Any] | None]:
+    team_id, user_id = command["team_id"], command["user_id"]
+    now = utcnow()
+    async with slack_unit_of_work(context) as session:
+        if sub == "list":
+            rows = []
+            for launch in await launch_service.launches_by_target(session=session, team_id=team_id):
+                board = await launch_service.matrix(session=session, launch=launch, now=now)
+                rows.append((launch, board.score, board.days_to_launch))
+            return f"{len(rows)} live launch(es)", as_dicts(launch_list_blocks(rows))
+        if not query:
+            raise UserError(f"Say which launch, for example `/launch {sub} checkout-v2`.")
+        launch = await launch_service.resolve_launch(session=session, team_id=team_id, query=query)
+        if sub == "status":
+            board = await launch_service.matrix(session=session, launch=launch, now=now)
+            return matrix_text(board), as_dicts(matrix_blocks(board))
+        if sub == "standup":
+            run = await standups.start_manual_run(session=session, launch=launch, now=now, by=user_id)
+            owners = {f.owner for f in await functions_of(session=session, launch_id=launch.id)}
+            owners.discard(None)
+            return (
+                f":clipboard: Started a readiness standup for *{escape_mrkdwn(launch.name)}*: {len(owners)} "
+                f"function owner(s) get a DM now; the summary goes to {channel_mention(launch.channel)} "
+                f"after {launch.cutoff_after_minutes} minutes (run {run.id}).",
+                None,
+            )
+        decision = await launch_gonogo.open_vote(session=session, launch=launch, by=user_id)
+        return (
+            f":vertical_traffic_light: Opened a go/no-go vote for *{escape_mrkdwn(launch.name)}* in "
+            f"{channel_mention(launch.channel)}: {len(decision.voters)} function owner(s) vote.",
+            None,
+        )
+
+
+def register(app: AsyncApp) -> None:
+    app.command(LaunchId.COMMAND)(launch_command)
