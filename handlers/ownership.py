@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import Conflict, UserError
 from bot.core.text import escape_mrkdwn, user_mention
 from bot.core.uow import session_factory_of, slack_unit_of_work
+from bot.ownership import accounts as account_service
 from bot.ownership import confirmation as ownership_service
 from bot.ownership.areas import list_owned_by
 from bot.ownership.views.freshness import (
@@ -51,7 +52,7 @@ async def _area_for_answer(
     """The area, if `user_id` may answer for it (its owner or a Slack admin); else a UserError."""
     async with slack_unit_of_work(context) as session:
         area = await ownership_service.get_area(session=session, team_id=team_id, area_id=area_id)
-    if not await ownership_service.may_answer_for(client, area, user_id):
+    if not await account_service.may_answer_for(client, area, user_id):
         raise UserError(
             f"Only {user_mention(area.owner)}, who owns *{escape_mrkdwn(area.name)}*, or a Slack admin "
             "can answer for it. If it should be yours, ask them to hand it over."
@@ -159,7 +160,7 @@ async def submit_hand_over(
     if new_owner == metadata.owner:
         await refuse("They already own it. Pick someone else, or close this and answer Yes.")
         return
-    problem = await ownership_service.new_owner_problem(client, new_owner)
+    problem = await account_service.new_owner_problem(client, new_owner)
     if problem:
         await refuse(problem)
         return
@@ -175,7 +176,7 @@ async def submit_hand_over(
         # The same hand-over submitted twice: the first one did everything.
         await ack()
         return
-    if not await ownership_service.may_answer_for(client, current, user_id):
+    if not await account_service.may_answer_for(client, current, user_id):
         await refuse("Only the area's current owner or a Slack admin can hand it over.")
         return
     try:

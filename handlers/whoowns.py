@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import Conflict
 from bot.core.uow import slack_unit_of_work
 from bot.ownership import areas as area_service
-from bot.ownership.confirmation import announce_owner_change
+from bot.ownership.announcements import announce_owner_change
 from bot.ownership.index import MatchKind, SearchResult
 from bot.ownership.schema import AreaIn
 from bot.ownership.views.whoowns import (

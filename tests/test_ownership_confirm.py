@@ -23,13 +23,8 @@ from bot.emulator.server import SlackEmulator
 from bot.emulator.state import Call
 from bot.ownership import areas as area_service
 from bot.ownership import jobs as ownership_jobs
-from bot.ownership.confirmation import (
-    CONFIRM_KIND,
-    REMIND_AFTER,
-    REMIND_KIND,
-    STALE_REPORT_KIND,
-    confirmation_period,
-)
+from bot.ownership.announcements import STALE_REPORT_KIND
+from bot.ownership.confirmation import CONFIRM_KIND, REMIND_AFTER, REMIND_KIND, confirmation_period
 from bot.ownership.jobs import plan_confirmations, report_week
 from bot.ownership.schema import AreaIn
 from bot.scheduler.runner import JobRunner, backoff

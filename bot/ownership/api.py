@@ -20,7 +20,7 @@ from bot.core.errors import NotFound, UserError
 from bot.core.runtime import Runtime
 from bot.ownership import areas as area_service
 from bot.ownership import importers
-from bot.ownership.confirmation import announce_owner_change
+from bot.ownership.announcements import announce_owner_change
 from bot.ownership.importers import ImportFormat
 from bot.ownership.index import MatchKind
 from bot.ownership.schema import SLUG_RE, AreaIn, AreaPatch

@@ -1,102 +1,37 @@
-"""Ownership changes and staleness: announcements, re-confirmation by owners, who may answer.
+""" "Still yours?": when owners are due, asking them and their one reminder, their answers (Yes /
+Hand over to… / Not me), and the flags on areas whose owner did not answer.
 
 Owners are asked "Still yours?" every `confirm_every_days`, reminded once after `REMIND_AFTER`,
 and flagged `unconfirmed` when the reminder goes unanswered as long again. Owners whose Slack
-account is deactivated or gone are flagged without being asked.
+account is deactivated or gone are flagged without being asked (see `accounts`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict, NotFound
 from bot.core.settings import Settings
 from bot.core.text import escape_mrkdwn, user_mention
+from bot.ownership.announcements import NEEDS_OWNER_KIND, announce_owner_change
 from bot.ownership.areas import OwnerChange, mark_confirmed, update_area
 from bot.ownership.schema import AreaPatch
 from bot.scheduler.jobs import enqueue
 from models import Area, OwnerStatus
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime
 
-ANNOUNCE_KIND = "ownership.announce"
-IMPORT_SUMMARY_KIND = "ownership.import_summary"
 CONFIRM_KIND = "ownership.confirm"
 REMIND_KIND = "ownership.remind"
 UNANSWERED_KIND = "ownership.unanswered"
 NEW_OWNER_KIND = "ownership.new_owner"
-NEEDS_OWNER_KIND = "ownership.needs_owner"
-STALE_REPORT_KIND = "ownership.stale_report"
 
 # How long an owner has to answer before the one reminder, and again before being flagged.
 REMIND_AFTER = timedelta(days=3)
 # Owners nobody should ask again: their account is gone, or they said the area is not theirs.
 NOT_ASKED = (OwnerStatus.DEACTIVATED, OwnerStatus.MISSING, OwnerStatus.DISOWNED)
-# Owner states the weekly report lists, in this order.
-STALE_STATUSES = (
-    OwnerStatus.DEACTIVATED,
-    OwnerStatus.MISSING,
-    OwnerStatus.UNCONFIRMED,
-    OwnerStatus.DISOWNED,
-)
-SLACK_USER_GONE = {"user_not_found", "users_not_found", "account_inactive"}
-
-
-async def announce_owner_change(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    area: Area,
-    previous_owner: str | None,
-    by: str | None,
-) -> bool:
-    """Queue an announcement of a new owner, in the same transaction as the change itself."""
-    if not settings.ownership_channel or area.owner == previous_owner:
-        return False
-    return await enqueue(
-        session=session,
-        team_id=area.team_id,
-        kind=ANNOUNCE_KIND,
-        key=f"{area.team_id}:{area.slug}:{previous_owner}->{area.owner}:{utcnow().isoformat()}",
-        payload={
-            "area_id": area.id,
-            "name": area.name,
-            "owner": area.owner,
-            "previous_owner": previous_owner,
-            "by": by,
-        },
-    )
-
-
-async def announce_bulk_import(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    team_id: str,
-    areas: list[Area],
-    source: str,
-    by: str | None,
-) -> bool:
-    """Queue one summary of a bulk import's new owners instead of a message per area."""
-    if not settings.ownership_channel or not areas:
-        return False
-    owners: dict[str, int] = {}
-    for area in areas:
-        if area.owner:
-            owners[area.owner] = owners.get(area.owner, 0) + 1
-    return await enqueue(
-        session=session,
-        team_id=team_id,
-        kind=IMPORT_SUMMARY_KIND,
-        key=f"{team_id}:{source}:{len(areas)}:{utcnow().isoformat()}",
-        payload={"count": len(areas), "source": source, "owners": owners, "by": by},
-    )
 
 
 # ---- when an owner is due -----------------------------------------------------------------
@@ -357,148 +292,3 @@ async def flag_owner(
         return False
     area.owner_status = status
     return True
-
-
-@dataclass(frozen=True)
-class Accounts:
-    """Workspace members by state, from one sweep of `users.list`."""
-
-    active: frozenset[str]
-    deactivated: frozenset[str]
-
-
-async def sync_owner_accounts(*, session: AsyncSession, team_id: str, accounts: Accounts) -> tuple[int, int]:
-    """Flag areas of deactivated owners, and un-flag those whose owner was reactivated.
-
-    Returns (flagged, restored). A restored owner is asked to confirm again when next due.
-    """
-    flagged = restored = 0
-    if accounts.deactivated:
-        result = await session.execute(
-            update(Area)
-            .where(
-                Area.team_id == team_id,
-                Area.owner.in_(sorted(accounts.deactivated)),
-                Area.owner_status.in_([OwnerStatus.ACTIVE, OwnerStatus.UNCONFIRMED]),
-            )
-            .values(owner_status=OwnerStatus.DEACTIVATED, confirm_requested_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        flagged = int(getattr(result, "rowcount", 0) or 0)
-    back = await session.scalars(
-        select(Area.owner)
-        .distinct()
-        .where(Area.team_id == team_id, Area.owner_status == OwnerStatus.DEACTIVATED)
-    )
-    returned = sorted(owner for owner in back.all() if owner in accounts.active)
-    if returned:
-        result = await session.execute(
-            update(Area)
-            .where(
-                Area.team_id == team_id,
-                Area.owner.in_(returned),
-                Area.owner_status == OwnerStatus.DEACTIVATED,
-            )
-            .values(owner_status=OwnerStatus.ACTIVE)
-            .execution_options(synchronize_session=False)
-        )
-        restored = int(getattr(result, "rowcount", 0) or 0)
-    return flagged, restored
-
-
-# ---- Slack accounts -----------------------------------------------------------------------
-
-
-async def account_status(client: AsyncWebClient, user_id: str) -> OwnerStatus:
-    """ACTIVE, DEACTIVATED (`deleted: true`) or MISSING (Slack does not know the user)."""
-    try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError as exc:
-        if exc.response.get("error") in SLACK_USER_GONE:
-            return OwnerStatus.MISSING
-        raise
-    user: dict[str, Any] = response.get("user") or {}
-    return OwnerStatus.DEACTIVATED if user.get("deleted") else OwnerStatus.ACTIVE
-
-
-async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
-    try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError:
-        return False
-    user: dict[str, Any] = response.get("user") or {}
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-
-
-async def new_owner_problem(client: AsyncWebClient, user_id: str) -> str | None:
-    """Why `user_id` cannot take over an area (deactivated, a bot, unknown), or None."""
-    try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError as exc:
-        if exc.response.get("error") in SLACK_USER_GONE:
-            return "Slack doesn't know that person. Pick someone in this workspace."
-        raise
-    user: dict[str, Any] = response.get("user") or {}
-    if user.get("deleted"):
-        return "That account is deactivated. Pick someone who is still here."
-    if user.get("is_bot") or user_id == "USLACKBOT":
-        return "A bot can't own an area. Pick a person."
-    return None
-
-
-async def may_answer_for(client: AsyncWebClient, area: Area, user_id: str) -> bool:
-    """Only the current owner, or a Slack workspace admin, answers for an area."""
-    return area.owner == user_id or await is_workspace_admin(client, user_id)
-
-
-async def workspace_accounts(client: AsyncWebClient, page_size: int = 500) -> Accounts:
-    """Every member of the workspace, active or deactivated, one `users.list` page at a time."""
-    active: set[str] = set()
-    deactivated: set[str] = set()
-    cursor: str | None = None
-    while True:
-        page = await client.users_list(limit=page_size, cursor=cursor)
-        members: list[dict[str, Any]] = page.get("members") or []
-        for member in members:
-            (deactivated if member.get("deleted") else active).add(str(member["id"]))
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return Accounts(active=frozenset(active), deactivated=frozenset(deactivated))
-
-
-# ---- the weekly stale report --------------------------------------------------------------
-
-
-@dataclass
-class StaleListing:
-    by_status: dict[str, list[Area]] = field(default_factory=dict)
-    unowned: list[Area] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return len(self.unowned) + sum(len(areas) for areas in self.by_status.values())
-
-
-async def stale_listing(*, session: AsyncSession, team_id: str) -> StaleListing:
-    """Areas with no owner, or whose owner is deactivated, missing, unconfirmed or disowned."""
-    rows = (
-        await session.scalars(
-            select(Area)
-            .where(
-                Area.team_id == team_id,
-                or_(Area.owner.is_(None), Area.owner_status.in_(list(STALE_STATUSES))),
-            )
-            .order_by(Area.name, Area.slug)
-        )
-    ).all()
-    listing = StaleListing(by_status={status: [] for status in STALE_STATUSES})
-    for area in rows:
-        if area.owner is None:
-            listing.unowned.append(area)
-        else:
-            listing.by_status[area.owner_status].append(area)
-    return listing
-
-
-async def teams_with_areas(*, session: AsyncSession) -> list[str]:
-    return list((await session.scalars(select(Area.team_id).distinct().order_by(Area.team_id))).all())

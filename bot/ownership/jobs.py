@@ -10,17 +10,21 @@ from zoneinfo import ZoneInfo
 from bot.core.posting import post_once
 from bot.core.text import escape_mrkdwn, user_mention
 from bot.core.uow import unit_of_work
-from bot.ownership.confirmation import (
+from bot.ownership.accounts import account_status, sync_owner_accounts, workspace_accounts
+from bot.ownership.announcements import (
     ANNOUNCE_KIND,
-    CONFIRM_KIND,
     IMPORT_SUMMARY_KIND,
     NEEDS_OWNER_KIND,
+    STALE_REPORT_KIND,
+    stale_listing,
+    teams_with_areas,
+)
+from bot.ownership.confirmation import (
+    CONFIRM_KIND,
     NEW_OWNER_KIND,
     REMIND_AFTER,
     REMIND_KIND,
-    STALE_REPORT_KIND,
     UNANSWERED_KIND,
-    account_status,
     areas_to_ask,
     enqueue_confirmation,
     find_area,
@@ -28,11 +32,7 @@ from bot.ownership.confirmation import (
     lock_area_owned_by,
     needs_asking,
     record_request,
-    stale_listing,
     still_unanswered,
-    sync_owner_accounts,
-    teams_with_areas,
-    workspace_accounts,
 )
 from bot.ownership.views.freshness import (
     confirm_request,

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import Conflict
 from bot.core.settings import Settings
 from bot.ownership import importers
+from bot.ownership.announcements import announce_bulk_import, announce_owner_change
 from bot.ownership.areas import bump_directory_version, mark_confirmed
-from bot.ownership.confirmation import announce_bulk_import, announce_owner_change
 from bot.ownership.importers import (
     EmailLookup,
     ImportFormat,
