@@ -1,6 +1,6 @@
 """The admin API's answers to input the database cannot hold, on SQLite and PostgreSQL alike: ids
 out of range, nulls, control characters, tampered cursors, times past the calendar, YAML that
-expands without end."""
+expands without end, a malformed body without a token; and the statuses the OpenAPI document lists."""
 
 from __future__ import annotations
 
@@ -179,3 +179,36 @@ async def test_yaml_with_a_few_shared_anchors_still_imports(api: httpx.AsyncClie
     response = await api.put("/api/v1/areas:import", content=body, headers=YAML)
     assert response.status_code == 200, response.text
     assert (await api.get("/api/v1/areas/invoices")).json()["tags"] == ["payments", "money"]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "Basic dGVzdA=="])
+async def test_without_a_valid_token_a_malformed_body_is_401_not_422(
+    http: httpx.AsyncClient, authorization: str | None
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    for body in (b'{"name": ', b"\xff\xfe not utf-8"):
+        response = await http.post("/api/v1/areas", content=body, headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    headers["Authorization"] = "Bearer test-admin-token"
+    assert (await http.post("/api/v1/areas", content=b'{"name": ', headers=headers)).status_code == 422
+
+
+async def test_openapi_lists_every_status_an_operation_can_answer(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/openapi.json")).json()
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            expected = {"401", "404", "422", "503"} | ({"409"} if method != "get" else set())
+            assert expected <= set(operation["responses"]), (method, path)
+            for status in expected:
+                assert operation["responses"][status]["content"]["application/json"]["schema"] == error
+    assert "503" in document["paths"]["/readyz"]["get"]["responses"]
+    metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(metrics) == ["text/plain; version=0.0.4; charset=utf-8"]
+    served = await http.get("/metrics")
+    assert served.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
