@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, MutableMapping
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # The Prometheus text format generate_latest() writes, as scrapers expect it to be labelled.
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# /readyz promises its answer within 2 s, however silent the database.
+READINESS_TIMEOUT_SECONDS = 1.5
 
 
 class MetricsResponse(Response):
@@ -196,8 +199,7 @@ def create_app(
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         try:
-            async with runtime.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await asyncio.wait_for(_ping(runtime), READINESS_TIMEOUT_SECONDS)
         except Exception as exc:
             log.warning("readiness check failed: %s", exc)
             return Response(
@@ -228,6 +230,11 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def _ping(runtime: Runtime) -> None:
+    async with runtime.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def app_factory() -> FastAPI:

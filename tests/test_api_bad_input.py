@@ -1,6 +1,7 @@
 """The admin API's answers to input the database cannot hold, on SQLite and PostgreSQL alike: ids
 out of range, nulls, control characters, tampered cursors, times past the calendar, YAML that
-expands without end, a malformed body without a token; and the statuses the OpenAPI document lists."""
+expands without end, a malformed body without a token; what the database itself refuses; and the
+statuses the OpenAPI document lists."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import exc as sa_exc
 
+from bot.api import feedback as feedback_api
+from bot.api.errors import DATABASE_DOWN
 from bot.api.pagination import BAD_CURSOR, encode_cursor
+from bot.services import feedback as feedback_service
 
 BEYOND = 2**31
 YAML = {"Content-Type": "application/yaml"}
@@ -212,3 +217,38 @@ async def test_openapi_lists_every_status_an_operation_can_answer(http: httpx.As
     assert list(metrics) == ["text/plain; version=0.0.4; charset=utf-8"]
     served = await http.get("/metrics")
     assert served.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+
+
+async def test_csv_export_reads_before_it_answers_so_a_failure_is_never_a_200(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (await api.get("/api/v1/feedback.csv", params={"area": "nowhere"})).status_code == 404
+
+    async def unreachable(**_: Any) -> Any:
+        raise sa_exc.OperationalError("SELECT", {}, ConnectionRefusedError("database is down"))
+
+    monkeypatch.setattr(feedback_service, "export_batch", unreachable)
+    response = await api.get("/api/v1/feedback.csv")
+    assert response.status_code == 503 and response.json()["message"] == DATABASE_DOWN
+    assert feedback_api.CSV_COLUMNS[0] not in response.text
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key")), 409),
+        (sa_exc.DBAPIError("INSERT", {}, type("Truncated", (Exception,), {"sqlstate": "22001"})()), 422),
+        (sa_exc.OperationalError("SELECT", {}, Exception("server closed the connection")), 503),
+        (sa_exc.InterfaceError("SELECT", {}, Exception("connection is closed")), 503),
+    ],
+)
+async def test_what_the_database_refuses_is_the_callers_input_and_an_outage_is_503(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    async def failing(**_: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(feedback_service, "list_feedback", failing)
+    response = await api.get("/api/v1/feedback")
+    assert response.status_code == status, response.text
+    assert response.json()["message"]

@@ -1,4 +1,4 @@
-"""JSON errors with a clear message; bad input is never a 500."""
+"""JSON errors with a clear message; bad input is never a 500, an unreachable database is a 503."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.api.auth import refusal
+from bot.db import is_data_error, is_unreachable
 from bot.errors import Conflict, NotFound, UserError
 
 log = logging.getLogger(__name__)
@@ -19,9 +20,8 @@ log = logging.getLogger(__name__)
 # FastAPI's own words when a body cannot be decoded at all (bad bytes, nesting too deep).
 _UNPARSEABLE_BODY = "There was an error parsing the body"
 NOT_JSON = "The request body is not valid UTF-8 JSON; send a JSON object."
-DATABASE_DOWN = "The database is unreachable; retry in a moment."
-# The errors that say the database is down rather than anything about the request.
-DATABASE_DOWN_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+DATABASE_DOWN = "Switchboard can't reach its database; try again in a minute"
+SERVICE_DOWN = "A service Switchboard relies on (Slack) did not answer in time; try again in a minute"
 # Long enough for a restarted database or a healed network, short enough not to idle a client.
 RETRY_AFTER_SECONDS = "5"
 
@@ -73,8 +73,10 @@ async def _unauthenticated(request: Request) -> JSONResponse | None:
     """The 401 owed before saying anything about a body; a database too down to check is a 503."""
     try:
         denied = await refusal(request)
-    except DATABASE_DOWN_ERRORS as exc:
-        return _unavailable(request, exc, DATABASE_DOWN)
+    except Exception as exc:
+        if is_unreachable(exc):
+            return _unavailable(request, exc, DATABASE_DOWN)
+        raise
     return _http_error(denied) if denied is not None else None
 
 
@@ -103,11 +105,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def user_error(_request: Request, exc: UserError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"error": "invalid_request", "message": str(exc)})
 
-    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
-        return _unavailable(request, exc, DATABASE_DOWN)
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if is_unreachable(exc):
+            return _unavailable(request, exc, DATABASE_DOWN)
+        if is_data_error(exc):
+            # A value the input checks let through but the database refused: still the caller's input.
+            log.warning("database refused the data of %s %s: %r", request.method, request.url.path, exc)
+            if isinstance(exc, sa_exc.IntegrityError):
+                message = "The change clashes with stored data; reload it and try again."
+                return JSONResponse(status_code=409, content={"error": "conflict", "message": message})
+            message = "A value is too long or out of range for Switchboard to store; shorten or correct it."
+            return JSONResponse(status_code=422, content={"error": "invalid_request", "message": message})
+        return _server_error(request, exc)
 
-    for database_down in DATABASE_DOWN_ERRORS:
-        app.add_exception_handler(database_down, unavailable)
+    async def network_error(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, exc, DATABASE_DOWN if is_unreachable(exc) else SERVICE_DOWN)
+
+    app.add_exception_handler(sa_exc.DBAPIError, database_error)
+    for down in (sa_exc.TimeoutError, OSError, TimeoutError):
+        app.add_exception_handler(down, network_error)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> JSONResponse:
