@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, MutableMapping
@@ -10,13 +11,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
+from pydantic import BaseModel, Field
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.api.auth import API_PREFIX
 from bot.api.errors import install_error_handlers
+from bot.api.schemas import document_errors
 from bot.core import migrate
 from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.core.runtime import Runtime, build_runtime
@@ -24,6 +28,20 @@ from bot.core.settings import Settings, SettingsError, get_settings
 from bot.slack.app import build_bolt_app
 
 log = logging.getLogger(__name__)
+
+# The Prometheus text format generate_latest() writes, as scrapers expect it to be labelled.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# /readyz promises its answer within 2 s, however silent the database.
+READINESS_TIMEOUT_SECONDS = 1.5
+
+
+class MetricsResponse(Response):
+    media_type = METRICS_CONTENT_TYPE
+
+
+class ReadinessOut(BaseModel):
+    status: str = Field(description="ready, or unavailable.")
+    message: str | None = None
 
 
 def route_template(scope: Scope) -> str:
@@ -172,12 +190,16 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=ReadinessOut,
+        responses={503: {"model": ReadinessOut, "description": "The database is unreachable"}},
+    )
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         try:
-            async with runtime.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await asyncio.wait_for(_ping(runtime), READINESS_TIMEOUT_SECONDS)
         except Exception as exc:
             log.warning("readiness check failed: %s", exc)
             return Response(
@@ -187,14 +209,32 @@ def create_app(
             )
         return Response(content='{"status": "ready"}', media_type="application/json")
 
-    @app.get("/metrics", tags=["health"])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=MetricsResponse,
+        responses={200: {"content": {METRICS_CONTENT_TYPE: {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
-        return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return MetricsResponse(content=generate_latest())
 
     from bot.api.routes import api_router
 
-    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(api_router, prefix=API_PREFIX)
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_errors(generate_openapi(), prefix=API_PREFIX)
+        return generate_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def _ping(runtime: Runtime) -> None:
+    async with runtime.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def app_factory() -> FastAPI:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from bot.core.errors import UserError
+from bot.core.schema_base import MAX_ID, as_utc, has_control
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 BAD_CURSOR = "cursor: not a cursor this API returned; pass `next_cursor` from the previous page."
+# Longer than any slug or ISO time a cursor carries.
+MAX_POSITION_TEXT = 100
 
 
 T = TypeVar("T")
@@ -62,11 +66,34 @@ def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
+def _checked(value: Any, kind: type) -> bool:
+    # A client can send any JSON as a cursor: only values a page could have ended on pass.
+    if kind is int:
+        return type(value) is int and 0 <= value <= MAX_ID
+    if kind is str:
+        return isinstance(value, str) and len(value) <= MAX_POSITION_TEXT and not has_control(value)
+    return isinstance(value, kind)
+
+
 def position_value(params: PageParams, key: str, kind: type) -> Any:
-    """One field of the cursor's position, checked for type; absent on the first page."""
+    """One field of the cursor's position, checked for type and range; absent on the first page."""
     if params.position is None:
         return None
     value = params.position.get(key)
-    if not isinstance(value, kind):
+    if not _checked(value, kind):
         raise UserError(BAD_CURSOR)
     return value
+
+
+def position_time(params: PageParams, key: str) -> datetime | None:
+    """A time field of the cursor's position, as the aware UTC time it was written from."""
+    text = position_value(params, key, str)
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise ValueError("naive time")
+        return as_utc(value)
+    except ValueError:
+        raise UserError(BAD_CURSOR) from None

@@ -70,7 +70,11 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     return Runtime(
         settings=settings,
         engine=engine,

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     database_url: str = SQLITE_DEFAULT
+    # An unreachable or stalled database is told within seconds instead of the driver's own minute:
+    # the admin API promises an answer within 5 s, so a stalled statement gives up after 4, leaving
+    # the rest of the request its second. Slower statements count as an outage.
+    database_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    database_statement_timeout_seconds: float = Field(default=4.0, gt=0, le=3600)
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None

@@ -10,13 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
-from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.pagination import Page, PageDep, encode_cursor, position_time, position_value
+from bot.api.params import CleanText, InUtc, ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
-from bot.core.errors import UserError
 from bot.core.runtime import Runtime
+from bot.core.schema_base import MAX_ID
 from bot.core.uow import unit_of_work
 from bot.feedback import capture as feedback_service
 from bot.feedback import queries as feedback_queries
@@ -26,7 +27,6 @@ from models.feedback import FeedbackKind, FeedbackStatus, Importance
 
 router = APIRouter(tags=["feedback"], responses=ERROR_RESPONSES)
 
-BAD_CURSOR = "cursor: not a cursor this API returned; pass `next_cursor` from the previous page."
 # Rows per database round trip while streaming a CSV export; memory stays flat at any size.
 CSV_BATCH = 5000
 FORMULA_STARTS = frozenset("=+-@\t\r")
@@ -109,12 +109,15 @@ def feedback_filters(
     area: Annotated[str | None, Query(pattern=SLUG_RE, description="Area slug.")] = None,
     kind: FeedbackKind | None = None,
     importance: Importance | None = None,
-    customer: Annotated[str | None, Query(max_length=200, description="Exact account name.")] = None,
+    customer: Annotated[
+        str | None, Query(max_length=200, description="Exact account name."), CleanText
+    ] = None,
     status: FeedbackStatus | None = None,
-    theme_id: Annotated[int | None, Query(ge=1)] = None,
+    theme_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     since: Annotated[
         AwareDatetime | None,
         Query(description="Only items logged at or after this ISO 8601 time (with offset)."),
+        InUtc,
     ] = None,
     q: Annotated[
         str | None,
@@ -123,6 +126,7 @@ def feedback_filters(
             max_length=200,
             description='Full-text search: words, "quoted phrases", -excluded, OR (PostgreSQL).',
         ),
+        CleanText,
     ] = None,
 ) -> FeedbackFilters:
     return FeedbackFilters(
@@ -141,15 +145,10 @@ FiltersDep = Annotated[FeedbackFilters, Depends(feedback_filters)]
 
 
 def _position(page: PageDep) -> KeysetPosition | None:
-    if page.position is None:
+    created_at = position_time(page, "created_at")
+    if created_at is None:
         return None
-    try:
-        return KeysetPosition(
-            created_at=datetime.fromisoformat(position_value(page, "created_at", str)),
-            id=position_value(page, "id", int),
-        )
-    except (ValueError, ValidationError) as exc:
-        raise UserError(BAD_CURSOR) from exc
+    return KeysetPosition(created_at=created_at, id=position_value(page, "id", int))
 
 
 async def _one(*, session: SessionDep, team_id: str, feedback_id: int) -> FeedbackOut:
@@ -215,23 +214,22 @@ def _csv_lines(rows: list[Any]) -> str:
     return buffer.getvalue()
 
 
-async def _csv_stream(runtime: Runtime, team_id: str, filters: FeedbackFilters) -> AsyncIterator[str]:
-    """The export, a batch at a time, each batch in its own short transaction (keyset paging)."""
+async def _csv_stream(
+    runtime: Runtime, team_id: str, filters: FeedbackFilters, rows: list[Any]
+) -> AsyncIterator[str]:
+    """The export from its first batch on, each later batch in its own short transaction (keyset paging)."""
     header = io.StringIO()
     csv.writer(header).writerow(CSV_COLUMNS)
     yield header.getvalue()
-    after: KeysetPosition | None = None
-    while True:
-        async with unit_of_work(runtime.session_factory) as session:
-            rows = await feedback_queries.export_batch(
-                session=session, team_id=team_id, filters=filters, after=after, limit=CSV_BATCH
-            )
-        if not rows:
-            return
+    while rows:
         yield _csv_lines(rows)
         if len(rows) < CSV_BATCH:
             return
         after = KeysetPosition(created_at=rows[-1].created_at, id=rows[-1].id)
+        async with unit_of_work(runtime.session_factory) as session:
+            rows = await feedback_queries.export_batch(
+                session=session, team_id=team_id, filters=filters, after=after, limit=CSV_BATCH
+            )
 
 
 @router.get(
@@ -244,17 +242,20 @@ async def export_feedback(
     session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, filters: FiltersDep
 ) -> StreamingResponse:
     """Every item matching the filters (same as `/feedback`), streamed newest first."""
-    # Bad filters (an unknown area) answer 404 before streaming starts.
-    await feedback_queries.conditions_for(session=session, team_id=team_id, filters=filters)
+    # The first batch is read before the answer starts, so that an unknown area (404) or an
+    # unreachable database (503) is told as such, never as a 200 that stops after the header.
+    first = await feedback_queries.export_batch(
+        session=session, team_id=team_id, filters=filters, after=None, limit=CSV_BATCH
+    )
     return StreamingResponse(
-        _csv_stream(runtime, team_id, filters),
+        _csv_stream(runtime, team_id, filters, first),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="feedback.csv"'},
     )
 
 
 @router.get("/feedback/{feedback_id}", response_model=FeedbackOut, responses=NOT_FOUND, summary="One item")
-async def get_feedback(feedback_id: int, session: SessionDep, team_id: TeamDep) -> FeedbackOut:
+async def get_feedback(feedback_id: ItemId, session: SessionDep, team_id: TeamDep) -> FeedbackOut:
     return await _one(session=session, team_id=team_id, feedback_id=feedback_id)
 
 
@@ -287,7 +288,7 @@ async def create_feedback(
     "/feedback/{feedback_id}", response_model=FeedbackOut, responses=NOT_FOUND, summary="Change an item"
 )
 async def update_feedback(
-    feedback_id: int, body: FeedbackPatch, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
+    feedback_id: ItemId, body: FeedbackPatch, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
 ) -> FeedbackOut:
     """Change the fields given; making an item critical alerts its area owner."""
     await feedback_service.update_feedback(
@@ -304,6 +305,6 @@ async def update_feedback(
 @router.delete(
     "/feedback/{feedback_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete an item"
 )
-async def delete_feedback(feedback_id: int, session: SessionDep, team_id: TeamDep) -> Response:
+async def delete_feedback(feedback_id: ItemId, session: SessionDep, team_id: TeamDep) -> Response:
     await feedback_service.delete_feedback(session=session, team_id=team_id, feedback_id=feedback_id)
     return Response(status_code=204)

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
 from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.params import CleanText, ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from bot.core.schema_base import CleanInput, DbId
 from bot.feedback import themes as theme_service
 from bot.feedback.schema import ShipIn, ThemeIn, ThemePatch
 from bot.ownership.schema import SLUG_RE
@@ -41,10 +43,10 @@ class ThemeOut(BaseModel):
     updated_at: datetime
 
 
-class MergeIn(BaseModel):
+class MergeIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
 
-    into: int = Field(ge=1, description="Id of the theme that receives this theme's items.")
+    into: DbId = Field(description="Id of the theme that receives this theme's items.")
 
 
 class ShipOut(BaseModel):
@@ -85,7 +87,9 @@ async def list_themes(
     page: PageDep,
     status: ThemeStatus | None = None,
     area: Annotated[str | None, Query(pattern=SLUG_RE, description="Area slug.")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Words in the title.")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Words in the title."), CleanText
+    ] = None,
     include_merged: Annotated[bool, Query(description="Also list themes merged into others.")] = False,
 ) -> Page[ThemeOut]:
     """Themes by id, with item and distinct-customer counts."""
@@ -113,21 +117,21 @@ async def create_theme(body: ThemeIn, session: SessionDep, team_id: TeamDep, res
 
 
 @router.get("/{theme_id}", response_model=ThemeOut, responses=NOT_FOUND, summary="One theme")
-async def get_theme(theme_id: int, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+async def get_theme(theme_id: ItemId, session: SessionDep, team_id: TeamDep) -> ThemeOut:
     return await _out(
         session, await theme_service.get_theme(session=session, team_id=team_id, theme_id=theme_id)
     )
 
 
 @router.patch("/{theme_id}", response_model=ThemeOut, responses=NOT_FOUND, summary="Change a theme")
-async def update_theme(theme_id: int, body: ThemePatch, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+async def update_theme(theme_id: ItemId, body: ThemePatch, session: SessionDep, team_id: TeamDep) -> ThemeOut:
     """Change the fields given; ship with `POST /themes/{id}/ship` so requesters are told."""
     theme = await theme_service.update_theme(session=session, team_id=team_id, theme_id=theme_id, patch=body)
     return await _out(session, theme)
 
 
 @router.delete("/{theme_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a theme")
-async def delete_theme(theme_id: int, session: SessionDep, team_id: TeamDep) -> Response:
+async def delete_theme(theme_id: ItemId, session: SessionDep, team_id: TeamDep) -> Response:
     """Remove a theme; its items stay, unlinked. To keep them together, merge instead."""
     await theme_service.delete_theme(session=session, team_id=team_id, theme_id=theme_id)
     return Response(status_code=204)
@@ -139,7 +143,7 @@ async def delete_theme(theme_id: int, session: SessionDep, team_id: TeamDep) -> 
     responses={**NOT_FOUND, **CONFLICT},
     summary="Merge a theme into another",
 )
-async def merge_theme(theme_id: int, body: MergeIn, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+async def merge_theme(theme_id: ItemId, body: MergeIn, session: SessionDep, team_id: TeamDep) -> ThemeOut:
     """Every item and follower moves to `into`; this theme stays, marked as merged. Returns `into`."""
     target = await theme_service.merge_themes(
         session=session, team_id=team_id, source_id=theme_id, into_id=body.into
@@ -149,7 +153,7 @@ async def merge_theme(theme_id: int, body: MergeIn, session: SessionDep, team_id
 
 @router.post("/{theme_id}/ship", response_model=ShipOut, responses=NOT_FOUND, summary="Ship a theme")
 async def ship_theme(
-    theme_id: int,
+    theme_id: ItemId,
     session: SessionDep,
     runtime: RuntimeDep,
     team_id: TeamDep,

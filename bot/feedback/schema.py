@@ -11,23 +11,27 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    UrlConstraints,
     field_validator,
     model_validator,
 )
 
-from bot.core.schema_base import StrictInput
+from bot.core.schema_base import DbId, StrictInput, refuse_null
 from bot.ownership.schema import CHANNEL_RE, SLUG_RE, USER_RE
 from models.feedback import FeedbackKind, FeedbackSource, FeedbackStatus, Importance, ThemeStatus
 
 # Slack's own ceiling for a message's text; stored whole.
 MAX_FEEDBACK_TEXT = 40_000
 MAX_TAGS = 20
+# The width of the link columns; Slack's own permalinks are about 80 characters.
+MAX_LINK = 1000
 
 UserId = Annotated[str, StringConstraints(pattern=USER_RE)]
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,31}$")]
 MessageTs = Annotated[str, StringConstraints(pattern=r"^\d{1,12}\.\d{1,8}$")]
 AreaSlug = Annotated[str, StringConstraints(pattern=SLUG_RE)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Link = Annotated[HttpUrl, UrlConstraints(max_length=MAX_LINK)]
 ThemeTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 __all__ = ["CHANNEL_RE"]
@@ -42,8 +46,13 @@ class FeedbackDetails(StrictInput):
     segment: str | None = Field(default=None, max_length=100)
     area: AreaSlug | None = Field(default=None, description="Slug of the product area.")
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
-    theme_id: int | None = Field(default=None, ge=1)
+    theme_id: DbId | None = None
     status: FeedbackStatus | None = None
+
+    @field_validator("kind", "importance", "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return refuse_null(value)
 
     @field_validator("customer", "segment")
     @classmethod
@@ -69,7 +78,7 @@ class FeedbackIn(FeedbackDetails):
     channel: ChannelId | None = None
     message_ts: MessageTs | None = None
     thread_ts: MessageTs | None = None
-    permalink: HttpUrl | None = None
+    permalink: Link | None = None
     author: UserId | None = Field(default=None, description="Who said it (Slack user id).")
     reporter: UserId | None = Field(default=None, description="Who logged it (Slack user id).")
 
@@ -85,6 +94,11 @@ class FeedbackPatch(FeedbackDetails):
 
     text: str | None = Field(default=None, min_length=1, max_length=MAX_FEEDBACK_TEXT)
 
+    @field_validator("text")
+    @classmethod
+    def _text_not_null(cls, value: object) -> object:
+        return refuse_null(value)
+
 
 class FeedbackFilters(BaseModel):
     """List filters of `/feedback` and `/feedback.csv`."""
@@ -94,7 +108,7 @@ class FeedbackFilters(BaseModel):
     importance: Importance | None = None
     customer: str | None = Field(default=None, max_length=200)
     status: FeedbackStatus | None = None
-    theme_id: int | None = Field(default=None, ge=1)
+    theme_id: DbId | None = None
     since: AwareDatetime | None = None
     q: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -112,11 +126,16 @@ class ThemePatch(StrictInput):
     area: AreaSlug | None = None
     status: ThemeStatus | None = None
 
+    @field_validator("title", "description", "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return refuse_null(value)
+
 
 class ShipIn(StrictInput):
-    release_link: HttpUrl | None = Field(default=None, description="Link to the release notes.")
+    release_link: Link | None = Field(default=None, description="Link to the release notes.")
     release_title: str | None = Field(default=None, max_length=300)
-    release_id: int | None = Field(default=None, ge=1)
+    release_id: DbId | None = None
     by: UserId | None = Field(default=None, description="Slack user id of who shipped it.")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
 from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.params import CleanText, ItemId
 from bot.api.schemas import ERROR_RESPONSES, NOT_FOUND
 from bot.core.errors import NotFound, UserError
 from bot.core.runtime import Runtime
@@ -172,7 +173,9 @@ async def list_launches(
     status: Annotated[
         list[LaunchStatus] | None, Query(description="Only launches in these statuses.")
     ] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Name or slug, fuzzy.")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Name or slug, fuzzy."), CleanText
+    ] = None,
 ) -> Page[LaunchOut]:
     """Launches by id, a page at a time; with `q`, the launch it names (or close candidates)."""
     if q is not None:
@@ -227,7 +230,7 @@ async def create_launch(
 
 
 @router.get("/{launch_id}", response_model=LaunchDetailOut, responses=NOT_FOUND, summary="One launch")
-async def get_launch(launch_id: int, session: SessionDep, team_id: TeamDep) -> LaunchDetailOut:
+async def get_launch(launch_id: ItemId, session: SessionDep, team_id: TeamDep) -> LaunchDetailOut:
     """The launch with its sign-off matrix, readiness score, trend and days to launch."""
     launch = await _launch(session, team_id, launch_id)
     return _detail(await launch_service.matrix(session=session, launch=launch))
@@ -235,7 +238,7 @@ async def get_launch(launch_id: int, session: SessionDep, team_id: TeamDep) -> L
 
 @router.patch("/{launch_id}", response_model=LaunchDetailOut, responses=NOT_FOUND, summary="Change a launch")
 async def update_launch(
-    launch_id: int, body: LaunchPatch, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
+    launch_id: ItemId, body: LaunchPatch, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
 ) -> LaunchDetailOut:
     """Change the fields given; a changed schedule drops standups planned but not started."""
     launch = await _launch(session, team_id, launch_id)
@@ -251,7 +254,7 @@ async def update_launch(
 
 
 @router.delete("/{launch_id}", status_code=204, responses=NOT_FOUND, summary="Remove a launch")
-async def delete_launch(launch_id: int, session: SessionDep, team_id: TeamDep) -> Response:
+async def delete_launch(launch_id: ItemId, session: SessionDep, team_id: TeamDep) -> Response:
     """Remove the launch with its functions, standups and votes (its Slack channel stays)."""
     await launch_service.delete_launch(session=session, launch=await _launch(session, team_id, launch_id))
     return Response(status_code=204)
@@ -260,7 +263,7 @@ async def delete_launch(launch_id: int, session: SessionDep, team_id: TeamDep) -
 @router.get(
     "/{launch_id}/functions", response_model=Page[FunctionOut], responses=NOT_FOUND, summary="Sign-off matrix"
 )
-async def list_functions(launch_id: int, session: SessionDep, team_id: TeamDep) -> Page[FunctionOut]:
+async def list_functions(launch_id: ItemId, session: SessionDep, team_id: TeamDep) -> Page[FunctionOut]:
     launch = await _launch(session, team_id, launch_id)
     functions = await launch_functions.functions_of(session=session, launch_id=launch.id)
     return Page[FunctionOut](items=[FunctionOut.model_validate(f) for f in functions])
@@ -274,7 +277,7 @@ async def list_functions(launch_id: int, session: SessionDep, team_id: TeamDep) 
     summary="Add a function",
 )
 async def add_function(
-    launch_id: int, body: FunctionIn, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
+    launch_id: ItemId, body: FunctionIn, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
 ) -> FunctionOut:
     """Add a sign-off row; without an owner, the owner of the matching ownership area is used."""
     launch = await _launch(session, team_id, launch_id)
@@ -293,8 +296,8 @@ async def add_function(
     summary="Change a function",
 )
 async def update_function(
-    launch_id: int,
-    function_id: int,
+    launch_id: ItemId,
+    function_id: ItemId,
     body: FunctionPatch,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -332,7 +335,7 @@ async def update_function(
     "/{launch_id}/functions/{function_id}", status_code=204, responses=NOT_FOUND, summary="Remove a function"
 )
 async def delete_function(
-    launch_id: int, function_id: int, session: SessionDep, team_id: TeamDep
+    launch_id: ItemId, function_id: ItemId, session: SessionDep, team_id: TeamDep
 ) -> Response:
     launch = await _launch(session, team_id, launch_id)
     await launch_functions.delete_function(
@@ -345,7 +348,7 @@ async def delete_function(
     "/{launch_id}/standups", response_model=Page[StandupRunOut], responses=NOT_FOUND, summary="Standup runs"
 )
 async def list_standups(
-    launch_id: int, session: SessionDep, team_id: TeamDep, page: PageDep
+    launch_id: ItemId, session: SessionDep, team_id: TeamDep, page: PageDep
 ) -> Page[StandupRunOut]:
     """Standup runs, newest first, with their score and how many answers they got."""
     launch = await _launch(session, team_id, launch_id)
@@ -372,7 +375,7 @@ async def list_standups(
     summary="Run a standup now",
 )
 async def start_standup(
-    launch_id: int, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
+    launch_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
 ) -> StandupRunOut:
     """Prompt every function owner now; the summary follows after the launch's cut-off delay."""
     launch = await _launch(session, team_id, launch_id)
@@ -403,7 +406,7 @@ async def _decision_out(session: AsyncSession, decision: GoNoGoDecision) -> Deci
 @router.get(
     "/{launch_id}/gonogo", response_model=Page[DecisionOut], responses=NOT_FOUND, summary="Go/no-go votes"
 )
-async def list_decisions(launch_id: int, session: SessionDep, team_id: TeamDep) -> Page[DecisionOut]:
+async def list_decisions(launch_id: ItemId, session: SessionDep, team_id: TeamDep) -> Page[DecisionOut]:
     launch = await _launch(session, team_id, launch_id)
     decisions = await launch_gonogo.decisions_of(session=session, launch_id=launch.id)
     return Page[DecisionOut](items=[await _decision_out(session, d) for d in decisions])
@@ -417,7 +420,7 @@ async def list_decisions(launch_id: int, session: SessionDep, team_id: TeamDep) 
     summary="Open a go/no-go vote",
 )
 async def open_decision(
-    launch_id: int, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
+    launch_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep
 ) -> DecisionOut:
     """Post a vote to the launch channel; every function owner votes Go or No-go with a reason."""
     launch = await _launch(session, team_id, launch_id)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
 from bot.api.pagination import BAD_CURSOR, Page, PageDep, encode_cursor, position_value
+from bot.api.params import CleanText
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND, ErrorOut
 from bot.core.errors import NotFound, UserError
 from bot.core.runtime import Runtime
@@ -128,6 +129,7 @@ async def list_areas(
             max_length=200,
             description="Fuzzy lookup over names, aliases, slugs and descriptions.",
         ),
+        CleanText,
     ] = None,
 ) -> Page[AreaOut] | AreaSearchOut:
     """Areas by slug, a page at a time; with `q`, the best matches with their scores instead."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.api.auth import TokenDep
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
 from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.params import ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 from bot.core.runtime import Runtime
 from bot.releases import compose as release_service
@@ -181,7 +182,7 @@ async def create_release(
 
 
 @router.get("/{release_id}", response_model=ReleaseOut, responses=NOT_FOUND, summary="One release")
-async def get_release(release_id: int, session: SessionDep, team_id: TeamDep) -> ReleaseOut:
+async def get_release(release_id: ItemId, session: SessionDep, team_id: TeamDep) -> ReleaseOut:
     """With its translations, every channel's post (state, ts, link, error) and its history."""
     release = await release_service.get_release(session=session, team_id=team_id, release_id=release_id)
     return await _out(session, release)
@@ -194,7 +195,7 @@ async def get_release(release_id: int, session: SessionDep, team_id: TeamDep) ->
     summary="Change a release",
 )
 async def update_release(
-    release_id: int,
+    release_id: ItemId,
     body: ReleasePatch,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -213,7 +214,7 @@ async def update_release(
 @router.delete(
     "/{release_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Remove a release"
 )
-async def delete_release(release_id: int, session: SessionDep, team_id: TeamDep) -> Response:
+async def delete_release(release_id: ItemId, session: SessionDep, team_id: TeamDep) -> Response:
     """Only a release that never reached a channel can be removed."""
     await release_service.delete_release(session=session, team_id=team_id, release_id=release_id)
     return Response(status_code=204)
@@ -223,7 +224,7 @@ async def delete_release(release_id: int, session: SessionDep, team_id: TeamDep)
     "/{release_id}/approve", response_model=ReleaseOut, responses={**NOT_FOUND, **CONFLICT}, summary="Approve"
 )
 async def approve_release(
-    release_id: int, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
+    release_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
 ) -> ReleaseOut:
     """Approve a draft or pending release; one with a time (or "now") is scheduled at once."""
     release = await release_service.approve_release(
@@ -240,7 +241,7 @@ async def approve_release(
     summary="Schedule",
 )
 async def schedule_release(
-    release_id: int,
+    release_id: ItemId,
     body: ScheduleIn,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -260,7 +261,7 @@ async def schedule_release(
     "/{release_id}/cancel", response_model=ReleaseOut, responses={**NOT_FOUND, **CONFLICT}, summary="Cancel"
 )
 async def cancel_release(
-    release_id: int, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
+    release_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
 ) -> ReleaseOut:
     """Call a release off before it starts posting."""
     release = await release_service.cancel_release(

@@ -7,7 +7,9 @@ import zoneinfo
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from bot.core.schema_base import CleanInput, DbId, as_utc
 
 LOCALE_RE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 CHANNEL_RE = r"^[CG][A-Z0-9]{2,31}$"
@@ -46,6 +48,7 @@ def parse_when(value: object) -> datetime | Literal["now"]:
         raise ValueError('must be an ISO 8601 time with offset, or "now"')
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(NAIVE_TIME)
+    as_utc(value)
     return value
 
 
@@ -59,7 +62,7 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
-class VariantIn(BaseModel):
+class VariantIn(CleanInput):
     """The release in one more language; blank fields fall back to the default text."""
 
     model_config = ConfigDict(extra="forbid")
@@ -81,7 +84,7 @@ def _dedupe(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-class _ReleaseFields(BaseModel):
+class _ReleaseFields(CleanInput):
     @field_validator("version", mode="before", check_fields=False)
     @classmethod
     def _blank_version(cls, value: object) -> object:
@@ -119,8 +122,8 @@ class ReleaseIn(_ReleaseFields):
     summary: Summary = ""
     notes: Notes = Field(default="", description="Markdown; converted to Slack mrkdwn when posted.")
     default_locale: Locale = "en"
-    launch_id: int | None = None
-    theme_ids: list[int] = Field(default_factory=list, max_length=50)
+    launch_id: DbId | None = None
+    theme_ids: list[DbId] = Field(default_factory=list, max_length=50)
     channels: list[ChannelId] = Field(default_factory=list, max_length=MAX_CHANNELS)
     channel_locales: dict[ChannelId, Locale] = Field(default_factory=dict)
     variants: dict[Locale, VariantIn] = Field(default_factory=dict)
@@ -156,8 +159,8 @@ class ReleasePatch(_ReleaseFields):
     summary: Summary | None = None
     notes: Notes | None = None
     default_locale: Locale | None = None
-    launch_id: int | None = None
-    theme_ids: list[int] | None = Field(default=None, max_length=50)
+    launch_id: DbId | None = None
+    theme_ids: list[DbId] | None = Field(default=None, max_length=50)
     channels: list[ChannelId] | None = Field(default=None, max_length=MAX_CHANNELS)
     channel_locales: dict[ChannelId, Locale] | None = None
     variants: dict[Locale, VariantIn] | None = None
@@ -174,7 +177,7 @@ class ReleasePatch(_ReleaseFields):
         return value
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(CleanInput):
     """`{"at": "<ISO 8601 with offset>" | "now"}`."""
 
     model_config = ConfigDict(extra="forbid")

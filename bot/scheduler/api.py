@@ -9,9 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.deps import SessionDep, TeamDep
-from bot.api.pagination import BAD_CURSOR, Page, PageDep, encode_cursor, position_value
+from bot.api.pagination import Page, PageDep, encode_cursor, position_time, position_value
 from bot.api.schemas import ERROR_RESPONSES
-from bot.core.errors import UserError
 from bot.scheduler.jobs import upcoming
 
 
@@ -40,16 +39,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 async def list_jobs(session: SessionDep, team_id: TeamDep, page: PageDep) -> Page[JobOut]:
     """Pending and running jobs of the workspace, soonest first."""
     after: tuple[datetime, int] | None = None
-    if page.position is not None:
-        try:
-            after = (
-                datetime.fromisoformat(position_value(page, "run_at", str)),
-                position_value(page, "id", int),
-            )
-        except ValueError as exc:
-            raise UserError(BAD_CURSOR) from exc
-        if after[0].tzinfo is None:
-            raise UserError(BAD_CURSOR)
+    run_at = position_time(page, "run_at")
+    if run_at is not None:
+        after = (run_at, position_value(page, "id", int))
     rows = await upcoming(session=session, team_id=team_id, after=after, limit=page.limit + 1)
     next_cursor = None
     if len(rows) > page.limit:

@@ -8,10 +8,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import yaml
+from yaml import events
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, SequenceNode
 
 from bot.ownership.importers.model import ImportFileError, Problem
+
+# Switchboard and Backstage files nest a handful of levels; far deeper is an attack on the parser.
+MAX_DEPTH = 64
+# Aliases may repeat what a file writes out, within bounds: ten times over, or 10,000 values.
+MAX_EXPANSION = 10
+MIN_EXPANDED = 10_000
 
 
 class LineDict(dict[Any, Any]):
@@ -81,9 +88,54 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _line(found: events.Event) -> int | None:
+    return found.start_mark.line + 1 if found.start_mark else None
+
+
+def _check_shape(text: str) -> None:
+    """Refuse, before anything is built, a file whose nesting or aliases would make it expensive.
+
+    An alias stands for a copy of what its anchor names, so a kilobyte of `&a [*b, *b, …]` can stand
+    for billions of values ("billion laughs"), and every later step walks the copies. Sizes are
+    counted from the parser's events alone, so even such a file is refused within milliseconds.
+    """
+    loader = _BaseLoader(text)
+    anchored: dict[str, int] = {}
+    # The open collections: their anchor and how many values had been counted when they opened.
+    opened: list[tuple[str | None, int]] = []
+    written = stood_for = 0
+    try:
+        while loader.check_event():
+            found = loader.get_event()
+            if isinstance(found, events.CollectionStartEvent):
+                if len(opened) >= MAX_DEPTH:
+                    raise ImportFileError.at(_line(found), f"nested deeper than {MAX_DEPTH} levels")
+                opened.append((found.anchor, stood_for))
+                written, stood_for = written + 1, stood_for + 1
+            elif isinstance(found, events.CollectionEndEvent):
+                anchor, before = opened.pop()
+                if anchor is not None:
+                    anchored[anchor] = stood_for - before
+            elif isinstance(found, events.ScalarEvent):
+                written, stood_for = written + 1, stood_for + 1
+                if found.anchor is not None:
+                    anchored[found.anchor] = 1
+            elif isinstance(found, events.AliasEvent):
+                written, stood_for = written + 1, stood_for + anchored.get(str(found.anchor), 1)
+                if stood_for > max(MIN_EXPANDED, MAX_EXPANSION * written):
+                    raise ImportFileError.at(
+                        _line(found),
+                        "its YAML aliases (*name) stand for far more values than the file writes out; "
+                        "write the values out instead",
+                    )
+    finally:
+        loader.dispose()
+
+
 def load_documents(text: str) -> list[Any]:
     """Every non-empty document in `text`; invalid YAML is an ImportFileError naming the line."""
     try:
+        _check_shape(text)
         with collector_paused():
             return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
     except yaml.MarkedYAMLError as exc:
