@@ -14,7 +14,7 @@ from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import BOT_USER_ID, SlackEmulator
-from bot.releases.views import ReleaseId
+from bot.releases.views.ids import ReleaseId
 from models import Feedback, FeedbackReporter, Theme, ThemeStatus
 from models.base import utcnow
 from tests.helpers import rendered

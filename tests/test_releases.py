@@ -18,7 +18,7 @@ from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import BOT_USER_ID, SlackEmulator
 from bot.releases.posting import delivery_key
-from bot.releases.views import ReleaseId
+from bot.releases.views.ids import ReleaseId
 from models import Job, Release, ReleaseEvent, ReleasePost
 from models.base import utcnow
 from tests.helpers import rendered
