@@ -43,7 +43,8 @@ from bot.core.uow import unit_of_work
 from bot.emulator.driver import SIGNING_SECRET
 from bot.emulator.server import SlackEmulator
 from bot.emulator.state import BOT_TOKEN, BOT_USER_ID, TEAM_ID
-from bot.releases import compose as release_service
+from bot.releases import approval as release_approval
+from bot.releases import compose as release_compose
 from bot.releases.posting import delivery_key
 from bot.releases.schema import ReleaseIn
 from bot.scheduler.runner import JobRunner
@@ -74,13 +75,13 @@ async def compose(runtime: Runtime, channels: list[str]) -> int:
         owner=OWNER,
     )
     async with unit_of_work(runtime.session_factory) as session:
-        release = await release_service.create_release(
+        release = await release_compose.create_release(
             session=session, team_id=TEAM_ID, data=data, by="bench"
         )
-        await release_service.approve_release(
+        await release_approval.approve_release(
             session=session, team_id=TEAM_ID, release_id=release.id, by="bench", as_approver=False
         )
-        await release_service.schedule_release(
+        await release_approval.schedule_release(
             session=session, team_id=TEAM_ID, release_id=release.id, at="now", by="bench"
         )
         return release.id

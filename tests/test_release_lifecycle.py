@@ -15,7 +15,7 @@ from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.emulator.state import BOT_USER_ID
-from bot.releases.views import ReleaseId
+from bot.releases.views.ids import ReleaseId
 from models import Feedback, FeedbackReporter, Theme, ThemeStatus
 from models.base import utcnow
 from tests.helpers import rendered

@@ -18,8 +18,8 @@ from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.emulator.state import BOT_USER_ID
 from bot.releases import posting as release_posting
-from bot.releases.compose import enqueue_delivery, get_release
-from bot.releases.views import ReleaseId
+from bot.releases.releases import enqueue_delivery, get_release
+from bot.releases.views.ids import ReleaseId
 from bot.scheduler.runner import JobRunner
 from models import Job, JobStatus, ReleasePost
 from models.base import utcnow

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.releases.compose import ReleaseCopy
-from bot.releases.views import ReleaseId, notes_mrkdwn, release_message
+from bot.releases.releases import ReleaseCopy
+from bot.releases.views.ids import ReleaseId
+from bot.releases.views.message import notes_mrkdwn, release_message
 from tests.helpers import rendered
 
 

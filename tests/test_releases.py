@@ -19,7 +19,7 @@ from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.emulator.state import BOT_USER_ID
 from bot.releases.posting import delivery_key
-from bot.releases.views import ReleaseId
+from bot.releases.views.ids import ReleaseId
 from models import Job, Release, ReleaseEvent, ReleasePost
 from models.base import utcnow
 from tests.helpers import rendered

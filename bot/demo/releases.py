@@ -18,7 +18,7 @@ from bot.emulator.state import TEAM_ID, Call
 from bot.feedback import capture as feedback_service
 from bot.feedback import themes as theme_service
 from bot.feedback.schema import FeedbackIn
-from bot.releases.views import WHEN_AT, ReleaseId
+from bot.releases.views.ids import WHEN_AT, ReleaseId
 from models import Feedback, Job, JobStatus, Release, Theme, ThemeStatus
 from models.base import utcnow
 

@@ -15,7 +15,9 @@ from bot.api.pagination import Page, PageDep, encode_cursor, position_value
 from bot.api.params import ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 from bot.core.runtime import Runtime
-from bot.releases import compose as release_service
+from bot.releases import approval as release_approval
+from bot.releases import compose as release_compose
+from bot.releases import releases as release_service
 from bot.releases.schema import ReleaseIn, ReleasePatch, ScheduleIn
 from models import Release, ReleaseStatus
 
@@ -165,7 +167,7 @@ async def create_release(
 ) -> ReleaseOut:
     """A new release. With an `approver` it goes straight to them (a DM with Approve / Request
     changes); without one it stays a draft until `POST /releases/{id}/approve`."""
-    release = await release_service.create_release(
+    release = await release_compose.create_release(
         session=session,
         team_id=team_id,
         data=body,
@@ -173,7 +175,7 @@ async def create_release(
         default_timezone=runtime.settings.switchboard_timezone,
     )
     if release.approver:
-        await release_service.submit_for_approval(
+        await release_approval.submit_for_approval(
             session=session, team_id=team_id, release_id=release.id, by=_actor(token)
         )
     _wake_after_commit(session, runtime)
@@ -204,7 +206,7 @@ async def update_release(
 ) -> ReleaseOut:
     """Before posting, a change sends the release back for approval. After posting, the text can
     still change: every posted message is updated (`chat.update`) and the edit recorded."""
-    result = await release_service.update_release(
+    result = await release_compose.update_release(
         session=session, team_id=team_id, release_id=release_id, patch=body, by=_actor(token)
     )
     _wake_after_commit(session, runtime)
@@ -216,7 +218,7 @@ async def update_release(
 )
 async def delete_release(release_id: ItemId, session: SessionDep, team_id: TeamDep) -> Response:
     """Only a release that never reached a channel can be removed."""
-    await release_service.delete_release(session=session, team_id=team_id, release_id=release_id)
+    await release_compose.delete_release(session=session, team_id=team_id, release_id=release_id)
     return Response(status_code=204)
 
 
@@ -227,7 +229,7 @@ async def approve_release(
     release_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
 ) -> ReleaseOut:
     """Approve a draft or pending release; one with a time (or "now") is scheduled at once."""
-    release = await release_service.approve_release(
+    release = await release_approval.approve_release(
         session=session, team_id=team_id, release_id=release_id, by=_actor(token), as_approver=False
     )
     _wake_after_commit(session, runtime)
@@ -250,7 +252,7 @@ async def schedule_release(
 ) -> ReleaseOut:
     """Post an approved release at `at` (ISO 8601 with offset) or `"now"`; rescheduling replaces
     the earlier time. Its posting job then shows in `GET /jobs`."""
-    release = await release_service.schedule_release(
+    release = await release_approval.schedule_release(
         session=session, team_id=team_id, release_id=release_id, at=body.at, by=_actor(token)
     )
     _wake_after_commit(session, runtime)
@@ -264,7 +266,7 @@ async def cancel_release(
     release_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
 ) -> ReleaseOut:
     """Call a release off before it starts posting."""
-    release = await release_service.cancel_release(
+    release = await release_approval.cancel_release(
         session=session, team_id=team_id, release_id=release_id, by=_actor(token)
     )
     _wake_after_commit(session, runtime)

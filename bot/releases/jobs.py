@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import NotFound
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
-from bot.releases import compose as release_service
 from bot.releases import posting as release_posting
-from bot.releases.views import approval_request, owner_notice, posting_report, release_message
+from bot.releases import releases as release_service
+from bot.releases.views.approval import approval_request, owner_notice
+from bot.releases.views.message import release_message
+from bot.releases.views.status import posting_report
 from bot.scheduler.registry import JobContext, SkipJob, job_handler
 from models import Release, ReleaseEvent, ReleaseStatus
 

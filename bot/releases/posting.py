@@ -5,67 +5,42 @@ Each channel has a `release_posts` row. A pass claims due rows with a lease (Pos
 records the intent to post *before* Slack is called. A row found still `posting` after its lease
 ran out belonged to a process that died mid-call: the next attempt first looks in the channel for
 the release's message metadata (`post_once(maybe_posted=True)`) and only posts when it is not there.
+
+Claiming and recording the rows are in `claims`; pacing and reading Slack's answers in `sending`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import SessionFactory
-from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
 from bot.feedback.themes import ship_theme
-from bot.releases import compose as release_service
-from bot.releases.compose import REPORT_KIND, ReleaseCopy
+from bot.releases import releases as release_service
+from bot.releases.claims import POST_LEASE, Outcome, PostClaim, claim_due_posts, record_outcome
+from bot.releases.releases import REPORT_KIND, ReleaseCopy
+from bot.releases.sending import SlackPacer, pacer_for, posting_client, send
 from bot.scheduler.jobs import enqueue
-from models import PostState, Release, ReleasePost, ReleaseStatus
+from models import PostState, Release, ReleaseStatus
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
 
-POST_LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 5
 # Enough posts in flight to use Slack's whole workspace allowance while it answers 429s with
 # whole-second Retry-After values.
 CONCURRENCY = 16
-CLAIM_BATCH = 64
-# Slack: "1 message per second to a specific channel".
-PER_CHANNEL_INTERVAL = 1.0
-# After a 429, this many posts in flight at most, until Slack has said nothing for a minute.
-CAUTIOUS_IN_FLIGHT = 4
-QUIET_AFTER_429 = 60.0
-# The channel is gone or closed to the bot: retrying will not help until someone acts.
-CHANNEL_ERRORS = {
-    "channel_not_found": "the channel does not exist, or it is private and Switchboard is not in it",
-    "not_in_channel": "Switchboard is not a member; invite it with `/invite @Switchboard`",
-    "is_archived": "the channel is archived",
-    "restricted_action": "a workspace setting stops Switchboard posting there",
-    "restricted_action_read_only_channel": "the channel is read-only",
-    "restricted_action_thread_only_channel": "the channel only allows posts in threads",
-    "restricted_action_non_threadable_channel": "the channel does not allow this kind of post",
-    "ekm_access_denied": "the workspace's encryption keys deny access",
-    "team_access_not_granted": "Switchboard has no access to the channel's workspace",
-    "cant_update_message": "Slack no longer lets the message be edited",
-    "message_not_found": "the message was deleted",
-    "edit_window_closed": "the workspace no longer allows editing the message",
-}
-# Worth another try later; everything else Slack refuses is final.
-TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 Render = Callable[[ReleaseCopy], tuple[str, list[dict[str, Any]]]]
 
@@ -73,299 +48,6 @@ Render = Callable[[ReleaseCopy], tuple[str, list[dict[str, Any]]]]
 def delivery_key(release_id: int, channel: str) -> str:
     """The metadata key that identifies this release's message in `channel`."""
     return f"release:{release_id}:{channel}"
-
-
-def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
-    if not workspace_url:
-        return None
-    return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
-
-
-# ---- pacing ---------------------------------------------------------------------------------
-
-
-class SlackPacer:
-    """Spaces posts to one channel, holds every post back while Slack says to wait, and after a
-    429 keeps only a few posts in flight until Slack has been quiet for a while (so a wave of
-    posts does not meet a wave of 429s)."""
-
-    def __init__(
-        self,
-        per_channel: float = PER_CHANNEL_INTERVAL,
-        cautious_in_flight: int = CAUTIOUS_IN_FLIGHT,
-        quiet_after: float = QUIET_AFTER_429,
-    ) -> None:
-        self.per_channel = per_channel
-        self.cautious_in_flight = cautious_in_flight
-        self.quiet_after = quiet_after
-        self._last: dict[str, float] = {}
-        self._held_until = 0.0
-        self._last_429 = -1e9
-        self._in_flight = 0
-        self._freed = asyncio.Event()
-
-    @asynccontextmanager
-    async def slot(self, channel: str) -> AsyncIterator[None]:
-        """Wait for a turn to call Slack for `channel`; the turn ends with the block."""
-        while True:
-            now = time.monotonic()
-            wait = max(self._held_until - now, self._last.get(channel, -1e9) + self.per_channel - now)
-            crowded = now - self._last_429 < self.quiet_after and self._in_flight >= self.cautious_in_flight
-            if wait <= 0 and not crowded:
-                break
-            self._freed.clear()
-            try:
-                await asyncio.wait_for(self._freed.wait(), timeout=wait if wait > 0 else None)
-            except TimeoutError:
-                pass
-        self._last[channel] = now
-        self._in_flight += 1
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            self._freed.set()
-
-    def hold(self, seconds: float) -> None:
-        now = time.monotonic()
-        self._last_429 = now
-        self._held_until = max(self._held_until, now + seconds)
-
-
-# Per process (one session factory per running Switchboard) and workspace: Slack's limits are per
-# app and workspace, whichever job posts.
-_PACERS: weakref.WeakKeyDictionary[SessionFactory, dict[str, SlackPacer]] = weakref.WeakKeyDictionary()
-
-
-def pacer_for(session_factory: SessionFactory, team_id: str) -> SlackPacer:
-    return _PACERS.setdefault(session_factory, {}).setdefault(team_id, SlackPacer())
-
-
-def posting_client(client: AsyncWebClient) -> AsyncWebClient:
-    """The client without automatic retries: a retried post must first check the channel, and
-    429s are paced here, against the post's lease."""
-    client.retry_handlers = []
-    return client
-
-
-# ---- claiming and recording ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PostClaim:
-    id: int
-    channel: str
-    locale: str
-    mode: Literal["post", "update"]
-    ts: str | None
-    attempts: int
-    lease_expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: Literal["posted", "updated", "later", "failed"]
-    ts: str | None = None
-    channel: str | None = None
-    error: str | None = None
-    retry_in: float = 0.0
-    recovered: bool = False
-
-
-def _claimable(release: Release, now: datetime) -> Any:
-    due = or_(ReleasePost.next_attempt_at.is_(None), ReleasePost.next_attempt_at <= now)
-    lease_free = or_(ReleasePost.lease_expires_at.is_(None), ReleasePost.lease_expires_at < now)
-    return or_(
-        and_(ReleasePost.state == PostState.PENDING, due),
-        and_(ReleasePost.state == PostState.POSTING, ReleasePost.lease_expires_at < now),
-        and_(
-            ReleasePost.state == PostState.POSTED,
-            ReleasePost.revision < release.revision,
-            due,
-            lease_free,
-        ),
-    )
-
-
-async def claim_due_posts(
-    *,
-    session: AsyncSession,
-    release: Release,
-    owner: str,
-    now: datetime | None = None,
-    limit: int = CLAIM_BATCH,
-    lease: timedelta = POST_LEASE,
-) -> list[PostClaim]:
-    """Take due posts of `release` (and posted ones whose text is stale) for `owner`."""
-    now = now or utcnow()
-    candidates = (
-        await session.scalars(
-            select(ReleasePost.id)
-            .where(ReleasePost.release_id == release.id, _claimable(release, now))
-            .order_by(ReleasePost.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    if not candidates:
-        return []
-    expires = now + lease
-    # One conditional statement: on SQLite (no row locks) two schedulers may read the same
-    # candidates; the update re-checks each row under the write lock, so only one takes it.
-    result = await session.execute(
-        update(ReleasePost)
-        .where(ReleasePost.id.in_(candidates), _claimable(release, now))
-        .values(
-            state=case((ReleasePost.state == PostState.POSTED, PostState.POSTED), else_=PostState.POSTING),
-            lease_owner=owner,
-            lease_expires_at=expires,
-            attempts=ReleasePost.attempts + 1,
-        )
-        .returning(
-            ReleasePost.id,
-            ReleasePost.state,
-            ReleasePost.channel,
-            ReleasePost.locale,
-            ReleasePost.ts,
-            ReleasePost.attempts,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    claims = [
-        PostClaim(
-            id=row.id,
-            channel=row.channel,
-            locale=row.locale,
-            mode="update" if row.state == PostState.POSTED else "post",
-            ts=row.ts,
-            attempts=row.attempts,
-            lease_expires_at=expires,
-        )
-        for row in result
-    ]
-    return sorted(claims, key=lambda c: c.id)
-
-
-def _backoff(attempts: int) -> float:
-    return float(min(15 * 2 ** (attempts - 1), 900))
-
-
-async def record_outcome(
-    *,
-    session: AsyncSession,
-    claim: PostClaim,
-    owner: str,
-    outcome: Outcome,
-    revision: int,
-    workspace_url: str | None,
-    now: datetime | None = None,
-) -> bool:
-    """Write what Slack answered; False when the lease was lost to another scheduler meanwhile."""
-    now = now or utcnow()
-    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
-    if outcome.kind == "posted":
-        assert outcome.ts is not None
-        channel = outcome.channel or claim.channel
-        values.update(
-            state=PostState.POSTED,
-            ts=outcome.ts,
-            permalink=permalink(workspace_url, channel, outcome.ts),
-            error=None,
-            attempts=0,
-            revision=revision,
-            posted_at=now,
-            next_attempt_at=None,
-        )
-    elif outcome.kind == "updated":
-        values.update(revision=revision, edited_at=now, error=None, attempts=0, next_attempt_at=None)
-    elif outcome.kind == "failed" or claim.attempts >= MAX_ATTEMPTS:
-        error = outcome.error or "unknown_error"
-        if claim.mode == "post":
-            values.update(state=PostState.FAILED, error=error[:255], next_attempt_at=None)
-        else:
-            # The message stays as it was; the error says why the edit is missing.
-            values.update(error=f"edit not applied: {error}"[:255], revision=revision, attempts=0)
-    else:
-        values.update(
-            state=PostState.PENDING if claim.mode == "post" else PostState.POSTED,
-            error=(outcome.error or "")[:255] or None,
-            next_attempt_at=now + timedelta(seconds=outcome.retry_in or _backoff(claim.attempts)),
-        )
-    result = await session.execute(
-        update(ReleasePost)
-        .where(ReleasePost.id == claim.id, ReleasePost.lease_owner == owner)
-        .values(**values)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
-# ---- talking to Slack ------------------------------------------------------------------------
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
-    value = headers.get("retry-after", "1")
-    if isinstance(value, list):
-        value = value[0] if value else "1"
-    try:
-        return max(float(value), 0.0)
-    except (TypeError, ValueError):
-        return 1.0
-
-
-def _slack_error(exc: SlackApiError) -> str:
-    data = exc.response.data
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
-    return f"http_{exc.response.status_code}"
-
-
-async def _send(
-    client: AsyncWebClient,
-    pacer: SlackPacer,
-    claim: PostClaim,
-    *,
-    key: str,
-    text: str,
-    blocks: list[dict[str, Any]],
-) -> Outcome:
-    """One post or edit, waiting out 429s while the lease allows; never raises for Slack's answers."""
-    deadline = time.monotonic() + (claim.lease_expires_at - utcnow()).total_seconds() - 30
-    while True:
-        try:
-            async with pacer.slot(claim.channel):
-                if claim.mode == "post":
-                    found = await post_once(
-                        client,
-                        channel=claim.channel,
-                        key=key,
-                        text=text,
-                        blocks=blocks,
-                        maybe_posted=claim.attempts > 1,
-                    )
-                    return Outcome(
-                        "posted", ts=found["ts"], channel=found["channel"], recovered="recovered" in found
-                    )
-                assert claim.ts is not None
-                await client.chat_update(channel=claim.channel, ts=claim.ts, text=text, blocks=blocks)
-                return Outcome("updated", ts=claim.ts)
-        except SlackApiError as exc:
-            error = _slack_error(exc)
-            if exc.response.status_code == 429 or error == "ratelimited":
-                # Slack did not take the message; everyone waits, then this one tries again.
-                wait = _retry_after(exc)
-                pacer.hold(wait)
-                if time.monotonic() + wait < deadline:
-                    continue
-                return Outcome("later", error="ratelimited", retry_in=wait)
-            if error in CHANNEL_ERRORS:
-                return Outcome("failed", error=error)
-            if exc.response.status_code >= 500 or error in TRANSIENT_ERRORS:
-                return Outcome("later", error=error)
-            return Outcome("failed", error=error)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # The post may have reached Slack; the next attempt looks before posting.
-            return Outcome("later", error=f"connection: {type(exc).__name__}")
 
 
 # ---- a delivery pass --------------------------------------------------------------------------
@@ -487,7 +169,7 @@ async def _run_claims(
             claim = todo.get_nowait()
             text, blocks = rendered[claim.locale]
             key = delivery_key(release_id, claim.channel)
-            outcome = await _send(client, pacer, claim, key=key, text=text, blocks=blocks)
+            outcome = await send(client, pacer, claim, key=key, text=text, blocks=blocks)
             outcomes[outcome.kind] += 1
             await done.put((claim, outcome))
 

@@ -1,0 +1,179 @@
+"""One post or edit of a release in one channel: paced to Slack's limits, and Slack's answer read
+as posted, try again later, or failed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.db import SessionFactory
+from bot.core.posting import post_once
+from bot.releases.claims import Outcome, PostClaim
+from models.base import utcnow
+
+# Slack: "1 message per second to a specific channel".
+PER_CHANNEL_INTERVAL = 1.0
+# After a 429, this many posts in flight at most, until Slack has said nothing for a minute.
+CAUTIOUS_IN_FLIGHT = 4
+QUIET_AFTER_429 = 60.0
+# The channel is gone or closed to the bot: retrying will not help until someone acts.
+CHANNEL_ERRORS = {
+    "channel_not_found": "the channel does not exist, or it is private and Switchboard is not in it",
+    "not_in_channel": "Switchboard is not a member; invite it with `/invite @Switchboard`",
+    "is_archived": "the channel is archived",
+    "restricted_action": "a workspace setting stops Switchboard posting there",
+    "restricted_action_read_only_channel": "the channel is read-only",
+    "restricted_action_thread_only_channel": "the channel only allows posts in threads",
+    "restricted_action_non_threadable_channel": "the channel does not allow this kind of post",
+    "ekm_access_denied": "the workspace's encryption keys deny access",
+    "team_access_not_granted": "Switchboard has no access to the channel's workspace",
+    "cant_update_message": "Slack no longer lets the message be edited",
+    "message_not_found": "the message was deleted",
+    "edit_window_closed": "the workspace no longer allows editing the message",
+}
+# Worth another try later; everything else Slack refuses is final.
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+# ---- pacing ---------------------------------------------------------------------------------
+
+
+class SlackPacer:
+    """Spaces posts to one channel, holds every post back while Slack says to wait, and after a
+    429 keeps only a few posts in flight until Slack has been quiet for a while (so a wave of
+    posts does not meet a wave of 429s)."""
+
+    def __init__(
+        self,
+        per_channel: float = PER_CHANNEL_INTERVAL,
+        cautious_in_flight: int = CAUTIOUS_IN_FLIGHT,
+        quiet_after: float = QUIET_AFTER_429,
+    ) -> None:
+        self.per_channel = per_channel
+        self.cautious_in_flight = cautious_in_flight
+        self.quiet_after = quiet_after
+        self._last: dict[str, float] = {}
+        self._held_until = 0.0
+        self._last_429 = -1e9
+        self._in_flight = 0
+        self._freed = asyncio.Event()
+
+    @asynccontextmanager
+    async def slot(self, channel: str) -> AsyncIterator[None]:
+        """Wait for a turn to call Slack for `channel`; the turn ends with the block."""
+        while True:
+            now = time.monotonic()
+            wait = max(self._held_until - now, self._last.get(channel, -1e9) + self.per_channel - now)
+            crowded = now - self._last_429 < self.quiet_after and self._in_flight >= self.cautious_in_flight
+            if wait <= 0 and not crowded:
+                break
+            self._freed.clear()
+            try:
+                await asyncio.wait_for(self._freed.wait(), timeout=wait if wait > 0 else None)
+            except TimeoutError:
+                pass
+        self._last[channel] = now
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._freed.set()
+
+    def hold(self, seconds: float) -> None:
+        now = time.monotonic()
+        self._last_429 = now
+        self._held_until = max(self._held_until, now + seconds)
+
+
+# Per process (one session factory per running Switchboard) and workspace: Slack's limits are per
+# app and workspace, whichever job posts.
+_PACERS: weakref.WeakKeyDictionary[SessionFactory, dict[str, SlackPacer]] = weakref.WeakKeyDictionary()
+
+
+def pacer_for(session_factory: SessionFactory, team_id: str) -> SlackPacer:
+    return _PACERS.setdefault(session_factory, {}).setdefault(team_id, SlackPacer())
+
+
+def posting_client(client: AsyncWebClient) -> AsyncWebClient:
+    """The client without automatic retries: a retried post must first check the channel, and
+    429s are paced here, against the post's lease."""
+    client.retry_handlers = []
+    return client
+
+
+# ---- talking to Slack ------------------------------------------------------------------------
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
+    value = headers.get("retry-after", "1")
+    if isinstance(value, list):
+        value = value[0] if value else "1"
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    data = exc.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"http_{exc.response.status_code}"
+
+
+async def send(
+    client: AsyncWebClient,
+    pacer: SlackPacer,
+    claim: PostClaim,
+    *,
+    key: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+) -> Outcome:
+    """One post or edit, waiting out 429s while the lease allows; never raises for Slack's answers."""
+    deadline = time.monotonic() + (claim.lease_expires_at - utcnow()).total_seconds() - 30
+    while True:
+        try:
+            async with pacer.slot(claim.channel):
+                if claim.mode == "post":
+                    found = await post_once(
+                        client,
+                        channel=claim.channel,
+                        key=key,
+                        text=text,
+                        blocks=blocks,
+                        maybe_posted=claim.attempts > 1,
+                    )
+                    return Outcome(
+                        "posted", ts=found["ts"], channel=found["channel"], recovered="recovered" in found
+                    )
+                assert claim.ts is not None
+                await client.chat_update(channel=claim.channel, ts=claim.ts, text=text, blocks=blocks)
+                return Outcome("updated", ts=claim.ts)
+        except SlackApiError as exc:
+            error = _slack_error(exc)
+            if exc.response.status_code == 429 or error == "ratelimited":
+                # Slack did not take the message; everyone waits, then this one tries again.
+                wait = _retry_after(exc)
+                pacer.hold(wait)
+                if time.monotonic() + wait < deadline:
+                    continue
+                return Outcome("later", error="ratelimited", retry_in=wait)
+            if error in CHANNEL_ERRORS:
+                return Outcome("failed", error=error)
+            if exc.response.status_code >= 500 or error in TRANSIENT_ERRORS:
+                return Outcome("later", error=error)
+            return Outcome("failed", error=error)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The post may have reached Slack; the next attempt looks before posting.
+            return Outcome("later", error=f"connection: {type(exc).__name__}")

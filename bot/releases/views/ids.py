@@ -1,0 +1,57 @@
+"""Block Kit ids of release announcements (callback, action and block ids) and the modal's fixed values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReleaseId(StrEnum):
+    MODAL = "release_compose"
+    CHANGES_MODAL = "release_changes"
+    TITLE_BLOCK = "release_title"
+    TITLE = "title"
+    VERSION_BLOCK = "release_version"
+    VERSION = "version"
+    SUMMARY_BLOCK = "release_summary"
+    SUMMARY = "summary"
+    NOTES_BLOCK = "release_notes"
+    NOTES = "notes"
+    LAUNCH_BLOCK = "release_launch"
+    LAUNCH = "release_launch_pick"
+    THEMES_BLOCK = "release_themes"
+    THEMES = "release_themes_pick"
+    CHANNELS_BLOCK = "release_channels"
+    CHANNELS = "channels"
+    DEFAULT_LOCALE_BLOCK = "release_default_locale"
+    DEFAULT_LOCALE = "default_locale"
+    ADD_LOCALE_BLOCK = "release_add_locale"
+    ADD_LOCALE = "release_add_locale_pick"
+    # Per-language blocks are `<prefix>:<locale>`.
+    VARIANT_TITLE = "release_variant_title"
+    VARIANT_SUMMARY = "release_variant_summary"
+    VARIANT_NOTES = "release_variant_notes"
+    VARIANT_CHANNELS = "release_variant_channels"
+    VARIANT_VALUE = "value"
+    WHEN_BLOCK = "release_when"
+    WHEN = "when"
+    DATE_BLOCK = "release_date"
+    DATE = "date"
+    TIME_BLOCK = "release_time"
+    TIME = "time"
+    TIMEZONE_BLOCK = "release_timezone"
+    TIMEZONE = "timezone"
+    APPROVER_BLOCK = "release_approver"
+    APPROVER = "approver"
+    REASON_BLOCK = "release_reason"
+    REASON = "reason"
+    SUBMIT = "release_submit"
+    EDIT = "release_edit"
+    DISCARD = "release_discard"
+    APPROVE = "release_approve"
+    REQUEST_CHANGES = "release_request_changes"
+    RETRY = "release_retry"
+    CANCEL = "release_cancel"
+
+
+WHEN_NOW = "now"
+WHEN_AT = "at"

@@ -1,0 +1,172 @@
+"""Where a release stands: `/release status` and `/release list`, and the owner's report once it is
+posted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from bot.core.text import channel_mention, escape_mrkdwn
+from bot.releases.sending import CHANNEL_ERRORS
+from bot.releases.views._common import _actor, _chunks, _time, _when, release_facts
+from bot.releases.views.ids import ReleaseId
+from bot.slack.blocks import as_dicts, context, plain, section
+from models import PostState, Release, ReleaseEvent, ReleasePost, ReleaseStatus
+
+USAGE = (
+    "*/release* announces releases to many channels, in each channel's language.\n"
+    "• `/release new` — compose one (or use the *New release* shortcut)\n"
+    "• `/release list` — recent releases\n"
+    "• `/release status <release>` — where it was posted, with links\n"
+    "• `/release cancel <release>` — call it off before it posts\n"
+    "Name a release by its number (`12` or `#12`), its version or its title."
+)
+
+
+STATUS_EMOJI: dict[str, str] = {
+    ReleaseStatus.DRAFT: ":pencil2:",
+    ReleaseStatus.PENDING_APPROVAL: ":hourglass_flowing_sand:",
+    ReleaseStatus.APPROVED: ":white_check_mark:",
+    ReleaseStatus.SCHEDULED: ":calendar:",
+    ReleaseStatus.POSTING: ":outbox_tray:",
+    ReleaseStatus.POSTED: ":rocket:",
+    ReleaseStatus.CANCELLED: ":no_entry_sign:",
+}
+POST_EMOJI: dict[str, str] = {
+    PostState.PENDING: ":hourglass_flowing_sand:",
+    PostState.POSTING: ":outbox_tray:",
+    PostState.POSTED: ":white_check_mark:",
+    PostState.FAILED: ":x:",
+    PostState.CANCELLED: ":no_entry_sign:",
+}
+
+
+# A message holds 50 blocks; the status list shows this many channels, then a count.
+STATUS_LINES = 120
+
+
+def _post_line(post: ReleasePost) -> str:
+    where = channel_mention(post.channel)
+    language = f" ({post.locale})"
+    if post.state == PostState.POSTED:
+        link = f"<{post.permalink}|view>" if post.permalink else "posted"
+        edit = ""
+        if post.error:
+            edit = f" — :warning: {escape_mrkdwn(post.error)}"
+        elif post.edited_at:
+            edit = " — edited"
+        return f"{POST_EMOJI[PostState.POSTED]} {where}{language} — {link}{edit}"
+    if post.state == PostState.FAILED:
+        error = post.error or "failed"
+        hint = CHANNEL_ERRORS.get(error)
+        return f"{POST_EMOJI[PostState.FAILED]} {where}{language} — `{escape_mrkdwn(error)}`" + (
+            f": {hint}" if hint else ""
+        )
+    state = str(post.state)
+    retry = (
+        f" (retrying: {escape_mrkdwn(post.error)})" if post.error and post.state == PostState.PENDING else ""
+    )
+    return f"{POST_EMOJI.get(post.state, '')} {where}{language} — {state}{retry}"
+
+
+def _post_sections(posts: list[ReleasePost]) -> list[Block]:
+    lines = [_post_line(p) for p in posts[:STATUS_LINES]]
+    if len(posts) > STATUS_LINES:
+        lines.append(f"…and {len(posts) - STATUS_LINES} more channels (the admin API lists them all).")
+    blocks: list[Block] = []
+    for chunk in _chunks("\n".join(lines)):
+        blocks.append(section(chunk))
+    return blocks
+
+
+def posting_report(
+    release: Release, posts: list[ReleasePost], themes: list[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The owner's DM once every channel has an answer: where it went, and what to fix."""
+    posted = [p for p in posts if p.state == PostState.POSTED]
+    failed = [p for p in posts if p.state == PostState.FAILED]
+    title = escape_mrkdwn(f"{release.title} {release.version or ''}".strip())
+    head = f":rocket: Release *#{release.id} {title}* is posted in {len(posted)} of {len(posts)} channels."
+    blocks: list[Block] = [section(head)]
+    if failed:
+        blocks.append(section(f":warning: *{len(failed)} channel(s) did not get it:*"))
+        blocks.extend(_post_sections(failed))
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=plain("Retry those channels"), action_id=ReleaseId.RETRY, value=str(release.id)
+                    )
+                ]
+            )
+        )
+    if themes:
+        names = ", ".join(f"*{escape_mrkdwn(t)}*" for t in themes)
+        blocks.append(context(f"Marked shipped: {names} — everyone who asked for them is being told."))
+    text = f"Release #{release.id} posted in {len(posted)} of {len(posts)} channels"
+    if failed:
+        text += f"; {len(failed)} failed"
+    return text, as_dicts(blocks)
+
+
+def release_status(
+    release: Release, posts: list[ReleasePost], events: list[ReleaseEvent]
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/release status`: state, schedule, approval, and every channel with a link."""
+    title = escape_mrkdwn(f"{release.title} {release.version or ''}".strip())
+    emoji = STATUS_EMOJI.get(release.status, "")
+    blocks: list[Block] = [
+        section(
+            f"{emoji} *Release #{release.id} — {title}* is *{str(release.status).replace('_', ' ')}*.\n"
+            f"{release_facts(release, posts)}"
+        ),
+        *_post_sections(posts),
+    ]
+    if events:
+        recent = [f"{e.kind.replace('_', ' ')} by {_actor(e.actor)} {_time(e.at)}" for e in events[-5:]]
+        blocks.append(context(" · ".join(recent)))
+    buttons: list[ButtonElement] = []
+    if release.status != ReleaseStatus.CANCELLED:
+        buttons.append(ButtonElement(text=plain("Edit"), action_id=ReleaseId.EDIT, value=str(release.id)))
+    if any(p.state == PostState.FAILED for p in posts):
+        buttons.append(
+            ButtonElement(
+                text=plain("Retry failed channels"), action_id=ReleaseId.RETRY, value=str(release.id)
+            )
+        )
+    if release.status in {
+        ReleaseStatus.DRAFT,
+        ReleaseStatus.PENDING_APPROVAL,
+        ReleaseStatus.APPROVED,
+        ReleaseStatus.SCHEDULED,
+    }:
+        buttons.append(
+            ButtonElement(
+                text=plain("Cancel"), action_id=ReleaseId.CANCEL, value=str(release.id), style="danger"
+            )
+        )
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    return f"Release #{release.id} is {release.status}", as_dicts(blocks)
+
+
+def release_list(releases: list[Release], counts: dict[int, Counter[str]]) -> list[dict[str, Any]]:
+    if not releases:
+        return as_dicts([section("No releases yet. `/release new` composes one.")])
+    lines = []
+    for r in releases:
+        total = sum(counts.get(r.id, Counter()).values())
+        emoji = STATUS_EMOJI.get(r.status, "")
+        title = escape_mrkdwn(f"{r.title} {r.version or ''}".strip())
+        lines.append(
+            f"{emoji} *#{r.id}* {title} — {str(r.status).replace('_', ' ')} · {_when(r)} · {total} channel(s)"
+        )
+    blocks: list[Block] = [section(chunk) for chunk in _chunks("\n".join(lines))]
+    blocks.append(context("`/release status <number>` shows where one was posted."))
+    return as_dicts(blocks)
+
+
+def usage() -> list[dict[str, Any]]:
+    return as_dicts([section(USAGE)])
