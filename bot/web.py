@@ -1,4 +1,4 @@
-"""The FastAPI app: Slack's request URL, the admin API, health and metrics."""
+"""The FastAPI app: Slack's request URL, trackers' webhooks, the admin API, health and metrics."""
 
 from __future__ import annotations
 
@@ -192,8 +192,10 @@ def create_app(
         return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     from bot.api.routes import api_router
+    from bot.integrations.webhooks import router as webhooks_router
 
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(webhooks_router)
     return app
 
 
