@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bot.core.runtime import Runtime
+from bot.core.settings import SettingsError, load_settings
+from bot.core.uow import unit_of_work
 from bot.emulator.server import SlackEmulator
 from bot.integrations.webhooks import MAX_BODY_BYTES
+from models import WebhookDelivery
+from models.base import utcnow
 from tests.integrations_payloads import STATE_CHANGED, github_issue, jira_issue, linear_issue
 from tests.integrations_webhooks import (
     GITHUB_SECRET,
@@ -272,3 +278,44 @@ async def test_webhooks_need_no_admin_token_and_an_admin_token_is_no_signature(
     )
     assert as_admin.status_code == 401
     assert (await trackers.github("ping", {"zen": "Keep it logically awesome."})).status_code == 200
+
+
+def test_tracker_settings_are_optional_secrets_and_checked_user_ids() -> None:
+    settings = load_settings(
+        _env_file=None,
+        github_webhook_secret="s3cret",
+        linear_webhook_secret="  ",
+        ship_on_issue_close="true",
+        release_draft_owner="U0ERIN",
+    )
+    assert settings.github_webhook_secret is not None and "s3cret" not in repr(settings)
+    assert settings.linear_webhook_secret is None, "a blank secret is no secret"
+    assert (settings.ship_on_issue_close, settings.release_draft_owner, settings.release_draft_approver) == (
+        True,
+        "U0ERIN",
+        None,
+    )
+    assert load_settings(_env_file=None).ship_on_issue_close is False
+    with pytest.raises(SettingsError, match="^RELEASE_DRAFT_APPROVER: must be a Slack user id"):
+        load_settings(_env_file=None, release_draft_approver="@frank")
+
+
+async def test_old_applied_deliveries_are_forgotten_and_recent_ones_kept(
+    runtime: Runtime, run_jobs: Any
+) -> None:
+    now = utcnow()
+    async with unit_of_work(runtime.session_factory) as session:
+        for delivery_id, age in (("old", 31), ("recent", 2)):
+            session.add(
+                WebhookDelivery(
+                    team_id="",
+                    provider="github",
+                    delivery_id=delivery_id,
+                    received_at=now - timedelta(days=age),
+                    processed_at=now - timedelta(days=age),
+                )
+            )
+    await run_jobs()
+    async with unit_of_work(runtime.session_factory) as session:
+        kept = (await session.scalars(select(WebhookDelivery.delivery_id))).all()
+    assert kept == ["recent"]

@@ -3,7 +3,6 @@ from shipped or declined. Slack is told through queued jobs, each keyed so that 
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable
 
@@ -21,8 +20,6 @@ from models import Theme, ThemeLink
 from models.base import utcnow
 from models.feedback import ThemeStatus
 from models.integration import LinkState, Provider
-
-log = logging.getLogger(__name__)
 
 OWNER_NOTICE_KIND = "integrations.owner_notice"
 
@@ -171,9 +168,8 @@ async def _release_published(
         session=session, provider=event.provider, keys=event.keys, or_closed_by=True
     ):
         theme = await session.get(Theme, link.theme_id)
+        # A theme named twice (its issue and the pull request that closed it) is shipped by then.
         if theme is None or theme.status not in (ThemeStatus.DONE, ThemeStatus.IN_PROGRESS):
-            continue
-        if theme.id in shipped.get(theme.team_id, []):
             continue
         result = await ship_theme(
             session=session,
