@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -319,3 +320,15 @@ async def test_old_applied_deliveries_are_forgotten_and_recent_ones_kept(
     async with unit_of_work(runtime.session_factory) as session:
         kept = (await session.scalars(select(WebhookDelivery.delivery_id))).all()
     assert kept == ["recent"]
+
+
+async def test_the_same_delivery_arriving_twice_at_once_is_queued_once(
+    trackers: Trackers, api: httpx.AsyncClient, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any
+) -> None:
+    await tracked_theme(api, emulator, runtime, url=ISSUE_URLS["github"])
+    delivery = "5d3c1e2a-0b9f-4e8d-a7c6-b5a4f3e2d1c0"
+    answers = await asyncio.gather(*(send(trackers, "github", delivery=delivery) for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 202]
+    assert (await delivery_jobs(runtime), await deliveries(runtime)) == (1, 1)
+    await run_all(run_jobs)
+    assert len(dms(emulator, "U0CAROL")) == 1
