@@ -1,4 +1,4 @@
-"""The FastAPI app: Slack's request URL, the admin API, health and metrics."""
+"""The FastAPI app: Slack's request URL, trackers' webhooks, the admin API, health and metrics."""
 
 from __future__ import annotations
 
@@ -219,8 +219,10 @@ def create_app(
         return MetricsResponse(content=generate_latest())
 
     from bot.api.routes import api_router
+    from bot.integrations.webhooks import router as webhooks_router
 
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(webhooks_router)
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -57,8 +57,16 @@ class ThemeStatus(StrEnum):
     OPEN = "open"
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"
+    # Done where the work is tracked; ships with the next release.
+    DONE = "done"
     SHIPPED = "shipped"
     DECLINED = "declined"
+
+
+class ThemeEventKind(StrEnum):
+    STATUS = "status"
+    LINKED = "linked"
+    UNLINKED = "unlinked"
 
 
 class NotificationStatus(StrEnum):
@@ -176,6 +184,23 @@ class ThemeNotification(TeamScoped, Base):
     detail: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ThemeEvent(TeamScoped, Base):
+    """One change in a theme's history: a move between statuses, or a tracker link added or removed."""
+
+    __tablename__ = "theme_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=ThemeEventKind.STATUS)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    # A Slack user id, `api:<token name>`, or the tracker that moved it (`github`, `linear`, `jira`).
+    actor: Mapped[str | None] = mapped_column(String(120))
+    # What caused it, in words: "acme/app#123 closed as completed".
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FeedbackDraft(TeamScoped, Base):

@@ -43,12 +43,17 @@ class ThemeLink(TeamScoped, Timestamped, Base):
     key: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(1000))
     state: Mapped[str] = mapped_column(String(24), default=LinkState.OPEN)
+    # The pull request whose merge closed the issue: release notes often name it, not the issue.
+    closed_by: Mapped[str | None] = mapped_column(String(200))
     # A Slack user id, or the name of the admin-API token that added the link.
     created_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class WebhookDelivery(TeamScoped, Base):
-    """One row per tracker delivery id, so that a redelivered webhook never repeats its effects."""
+    """One row per tracker delivery id, so that a redelivered webhook never repeats its effects.
+
+    A delivery names issues, not a workspace: its `team_id` is "" (the events may concern several).
+    """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (UniqueConstraint("provider", "delivery_id"),)
@@ -57,3 +62,5 @@ class WebhookDelivery(TeamScoped, Base):
     provider: Mapped[str] = mapped_column(String(16))
     delivery_id: Mapped[str] = mapped_column(String(255))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Set in the transaction that applied the delivery's events: a job run again does nothing twice.
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -121,6 +121,7 @@ def test_github_release_published_carries_tag_name_body_url_and_referenced_issue
         name="Exports",
         body=RELEASE_NOTES,
         url="https://github.com/acme/app/releases/tag/v2.4.0",
+        repository="acme/app",
     )
     assert event.keys == ("acme/app#45", "acme/app#123", "acme/billing#9", "acme/app#77")
 

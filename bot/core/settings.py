@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterator
 from functools import lru_cache
@@ -56,6 +57,15 @@ class Settings(BaseSettings):
     owners_handle_map: Path | None = None
     # Seconds between scheduler wake-ups; the database decides what is due.
     switchboard_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # Where work is tracked: each tracker's webhook secret (unset: its endpoint refuses everything).
+    github_webhook_secret: SecretStr | None = None
+    linear_webhook_secret: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    # Ship a theme as soon as every issue it is tracked in is closed, instead of with the release.
+    ship_on_issue_close: bool = False
+    # Who owns, and who approves, the draft announcement made from a published GitHub release.
+    release_draft_owner: str | None = None
+    release_draft_approver: str | None = None
 
     @field_validator("admin_api_tokens", mode="before")
     @classmethod
@@ -89,6 +99,20 @@ class Settings(BaseSettings):
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("github_webhook_secret", "linear_webhook_secret", "jira_webhook_secret")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("release_draft_owner", "release_draft_approver", mode="before")
+    @classmethod
+    def _slack_user_id(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if isinstance(value, str) and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", value):
+            raise ValueError("must be a Slack user id such as U012AB3CD")
         return value
 
     @field_validator("feedback_emoji")

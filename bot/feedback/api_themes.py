@@ -9,22 +9,49 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.api.auth import TokenDep
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
 from bot.api.pagination import Page, PageDep, encode_cursor, position_value
 from bot.api.params import CleanText, ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 from bot.core.schema_base import CleanInput, DbId
 from bot.feedback import themes as theme_service
-from bot.feedback.schema import ShipIn, ThemeIn, ThemePatch
+from bot.feedback.history import theme_history
+from bot.feedback.schema import LinkIn, ShipIn, ThemeIn, ThemePatch
+from bot.integrations import service as link_service
 from bot.ownership.schema import SLUG_RE
-from models import Area, Theme
+from models import Area, Theme, ThemeLink
 from models.feedback import ThemeStatus
+from models.integration import LinkState, Provider
 
 router = APIRouter(prefix="/themes", tags=["themes"], responses=ERROR_RESPONSES)
 
 
+class LinkOut(BaseModel):
+    """A tracker issue (or pull request) the theme is tracked in."""
+
+    id: int
+    provider: Provider
+    key: str = Field(description="`owner/repo#123` (GitHub), `ENG-123` (Linear), `PROJ-123` (Jira).")
+    url: str
+    state: LinkState = Field(description="The issue's state as its tracker last reported it.")
+    created_by: str | None
+    created_at: datetime
+
+
+class ThemeEventOut(BaseModel):
+    """One change in the theme's history."""
+
+    kind: str = Field(description="status, linked or unlinked.")
+    from_status: ThemeStatus | None
+    to_status: ThemeStatus | None
+    actor: str | None = Field(description="A Slack user id, `api:<token>`, or the tracker that moved it.")
+    reason: str
+    at: datetime
+
+
 class ThemeOut(BaseModel):
-    """A theme with the counts derived from its linked feedback."""
+    """A theme with the counts derived from its linked feedback, and where its work is tracked."""
 
     id: int
     title: str
@@ -39,6 +66,7 @@ class ThemeOut(BaseModel):
     release_id: int | None
     release_title: str | None
     release_link: str | None
+    links: list[LinkOut] = Field(description="Tracker issues the theme is tracked in.")
     created_at: datetime
     updated_at: datetime
 
@@ -58,8 +86,25 @@ class ShipOut(BaseModel):
     notifications: dict[str, int] = Field(description="Notifications by status: pending, sent, skipped.")
 
 
+def _link_out(link: ThemeLink) -> LinkOut:
+    return LinkOut(
+        id=link.id,
+        provider=Provider(link.provider),
+        key=link.key,
+        url=link.url,
+        state=LinkState(link.state),
+        created_by=link.created_by,
+        created_at=link.created_at,
+    )
+
+
+def _actor(token: str) -> str:
+    return f"api:{token}"
+
+
 async def _out(session: AsyncSession, theme: Theme) -> ThemeOut:
     counts = (await theme_service.theme_counts(session=session, theme_ids=[theme.id]))[theme.id]
+    links = (await link_service.links_of(session=session, theme_ids=[theme.id]))[theme.id]
     area = await session.get(Area, theme.area_id) if theme.area_id is not None else None
     return ThemeOut(
         id=theme.id,
@@ -75,6 +120,7 @@ async def _out(session: AsyncSession, theme: Theme) -> ThemeOut:
         release_id=theme.release_id,
         release_title=theme.release_title,
         release_link=theme.release_link,
+        links=[_link_out(link) for link in links],
         created_at=theme.created_at,
         updated_at=theme.updated_at,
     )
@@ -124,9 +170,13 @@ async def get_theme(theme_id: ItemId, session: SessionDep, team_id: TeamDep) -> 
 
 
 @router.patch("/{theme_id}", response_model=ThemeOut, responses=NOT_FOUND, summary="Change a theme")
-async def update_theme(theme_id: ItemId, body: ThemePatch, session: SessionDep, team_id: TeamDep) -> ThemeOut:
+async def update_theme(
+    theme_id: ItemId, body: ThemePatch, session: SessionDep, team_id: TeamDep, token: TokenDep
+) -> ThemeOut:
     """Change the fields given; ship with `POST /themes/{id}/ship` so requesters are told."""
-    theme = await theme_service.update_theme(session=session, team_id=team_id, theme_id=theme_id, patch=body)
+    theme = await theme_service.update_theme(
+        session=session, team_id=team_id, theme_id=theme_id, patch=body, by=_actor(token)
+    )
     return await _out(session, theme)
 
 
@@ -181,3 +231,58 @@ async def ship_theme(
         people=result.people,
         notifications=await theme_service.notification_counts(session=session, theme_id=theme.id),
     )
+
+
+@router.post(
+    "/{theme_id}/links",
+    response_model=LinkOut,
+    status_code=201,
+    responses=NOT_FOUND,
+    summary="Track a theme in a tracker issue",
+)
+async def add_link(
+    theme_id: int, body: LinkIn, session: SessionDep, team_id: TeamDep, token: TokenDep, response: Response
+) -> LinkOut:
+    """Link a GitHub, Linear or Jira issue by its URL; an open theme becomes planned. The same issue
+    again answers 200 with the link it has."""
+    link, created = await link_service.add_link(
+        session=session, team_id=team_id, theme_id=theme_id, url=body.url, by=_actor(token)
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/themes/{link.theme_id}/links/{link.id}"
+    return _link_out(link)
+
+
+@router.delete(
+    "/{theme_id}/links/{link_id}", status_code=204, responses=NOT_FOUND, summary="Remove a tracker link"
+)
+async def remove_link(
+    theme_id: int, link_id: int, session: SessionDep, team_id: TeamDep, token: TokenDep
+) -> Response:
+    await link_service.remove_link(
+        session=session, team_id=team_id, theme_id=theme_id, link_id=link_id, by=_actor(token)
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{theme_id}/history",
+    response_model=list[ThemeEventOut],
+    responses=NOT_FOUND,
+    summary="A theme's history",
+)
+async def get_history(theme_id: int, session: SessionDep, team_id: TeamDep) -> list[ThemeEventOut]:
+    """Every move between statuses and every tracker link added or removed: who, what, when."""
+    theme = await theme_service.get_theme(session=session, team_id=team_id, theme_id=theme_id)
+    return [
+        ThemeEventOut(
+            kind=event.kind,
+            from_status=ThemeStatus(event.from_status) if event.from_status else None,
+            to_status=ThemeStatus(event.to_status) if event.to_status else None,
+            actor=event.actor,
+            reason=event.reason,
+            at=event.at,
+        )
+        for event in await theme_history(session=session, theme_id=theme.id)
+    ]

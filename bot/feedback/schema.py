@@ -132,6 +132,11 @@ class ThemePatch(StrictInput):
         return refuse_null(value)
 
 
+class LinkIn(StrictInput):
+    # Longer than any link can be stored, so that the link parser names the real limit.
+    url: str = Field(max_length=10_000, description="URL of a GitHub, Linear or Jira issue.")
+
+
 class ShipIn(StrictInput):
     release_link: Link | None = Field(default=None, description="Link to the release notes.")
     release_title: str | None = Field(default=None, max_length=300)

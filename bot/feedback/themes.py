@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict, NotFound, UserError
 from bot.feedback.capture import area_id_for, reporters_by_item
+from bot.feedback.history import move_theme
 from bot.feedback.schema import ThemeIn, ThemePatch
+from bot.integrations.store import move_links
 from bot.scheduler.jobs import enqueue
 from models import Feedback, Theme, ThemeFollower, ThemeNotification
 from models.base import utcnow
@@ -211,12 +213,16 @@ async def list_themes(
     return [(t, counts[t.id]) for t in themes]
 
 
-async def update_theme(*, session: AsyncSession, team_id: str, theme_id: int, patch: ThemePatch) -> Theme:
+async def update_theme(
+    *, session: AsyncSession, team_id: str, theme_id: int, patch: ThemePatch, by: str | None = None
+) -> Theme:
     """Change the fields given. Shipping goes through `ship_theme` so that requesters hear of it."""
     theme = await get_theme(session=session, team_id=team_id, theme_id=theme_id)
     changes = patch.model_dump(exclude_unset=True, mode="json")
     if changes.get("status") == ThemeStatus.SHIPPED and theme.status != ThemeStatus.SHIPPED:
         raise UserError("Ship a theme with POST /themes/{id}/ship (it tells every requester), not by status.")
+    if status := changes.pop("status", None):
+        move_theme(session, theme=theme, to=ThemeStatus(status), actor=by, reason="changed by hand")
     if "area" in changes:
         theme.area_id = await area_id_for(session=session, team_id=team_id, slug=changes.pop("area"))
     for key, value in changes.items():
@@ -291,6 +297,7 @@ async def merge_themes(*, session: AsyncSession, team_id: str, source_id: int, i
     )
     for user_id in followers.all():
         await follow(session=session, team_id=team_id, theme_id=target.id, user_id=user_id)
+    await move_links(session=session, source_id=source.id, target_id=target.id)
     if source.description and not target.description:
         target.description = source.description
     source.merged_into_id = target.id
@@ -333,7 +340,7 @@ async def ship_theme(
     )
     newly_shipped = theme.status != ThemeStatus.SHIPPED
     now = utcnow()
-    theme.status = ThemeStatus.SHIPPED
+    move_theme(session, theme=theme, to=ThemeStatus.SHIPPED, actor=by, reason=release_title or "shipped")
     theme.shipped_at = theme.shipped_at or now
     theme.shipped_by = by or theme.shipped_by
     if release_id is not None:

@@ -30,6 +30,8 @@ class TrackerRelease:
     name: str
     body: str
     url: str | None
+    # `owner/repo` of a GitHub release: the workspaces tracking work there get its announcement.
+    repository: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class TrackerEvent:
     # The issues the event is about, keyed as links.py keys them; for a release, those it references.
     keys: tuple[str, ...] = ()
     release: TrackerRelease | None = None
+    # The pull request the event comes from (its key is also the first of `keys`).
+    pull_request: str | None = None
 
 
 # What a provider reader returns: the kind, the keys and, for releases, the release.
@@ -57,8 +61,17 @@ def tracker_events(
         found = _linear(root)
     else:
         found = _jira(root)
+    from_pull = found and provider is Provider.GITHUB and event_name == "pull_request"
+    pull_request = _github_pull_key(root) if from_pull else None
     return [
-        TrackerEvent(provider=provider, delivery_id=delivery_id, kind=kind, keys=keys, release=release)
+        TrackerEvent(
+            provider=provider,
+            delivery_id=delivery_id,
+            kind=kind,
+            keys=keys,
+            release=release,
+            pull_request=pull_request,
+        )
         for kind, keys, release in found
     ]
 
@@ -139,8 +152,13 @@ def _github_release(root: Node) -> list[_Found]:
         name=release.optional_text("name") or tag,
         body=body,
         url=release.optional_text("html_url"),
+        repository=repository.lower(),
     )
     return [(EventKind.RELEASE_PUBLISHED, referenced_issues(body, repository=repository), published)]
+
+
+def _github_pull_key(root: Node) -> str:
+    return _github_key(_github_repository(root), root.child("pull_request"))
 
 
 def _github_repository(root: Node) -> str:

@@ -15,6 +15,7 @@ FEATURE_JOB_MODULES = (
     "bot.scheduler.maintenance",
     "bot.ownership.jobs",
     "bot.releases.jobs",
+    "bot.integrations.jobs",
 )
 
 
