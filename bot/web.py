@@ -22,6 +22,7 @@ from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import Settings, SettingsError, get_settings
 from bot.slack.app import build_bolt_app
+from bot.slack.verification import SlackRequestGuard
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,8 @@ def create_app(
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    # Inside the metrics step, so that refused requests are counted too.
+    app.add_middleware(SlackRequestGuard)
     app.add_middleware(MetricsMiddleware)
 
     @app.post("/slack/events", include_in_schema=False)
