@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.api.errors import install_error_handlers
 from bot.core import migrate
+from bot.core.logs import install_log_redaction
 from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import Settings, SettingsError, get_settings
@@ -100,6 +101,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or get_settings()
+        install_log_redaction(resolved)
         resolved.require_slack()
         if manage_schema:
             await prepare_schema(resolved)
