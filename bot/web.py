@@ -23,6 +23,7 @@ from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import Settings, SettingsError, get_settings
 from bot.slack.app import build_bolt_app
+from bot.slack.oauth import seal_stored_installations
 from bot.slack.verification import SlackRequestGuard
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def create_app(
         app.state.runtime = runtime
         socket_handler = None
         try:
+            await seal_stored_installations(runtime)
             await start(runtime, scheduler=scheduler)
             assert runtime.bolt is not None
             app.state.slack_handler = AsyncSlackRequestHandler(runtime.bolt)

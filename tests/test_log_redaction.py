@@ -21,16 +21,23 @@ from bot.emulator.driver import SIGNING_SECRET, SlackSender
 from bot.emulator.server import BOT_TOKEN, TEAM_ID, SlackEmulator
 from bot.slack.oauth import BOT_SCOPES
 from bot.web import create_app
-from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, finish_install, start_install
+from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, finish_install, start_install
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
 ADMIN_TOKEN = "test-admin-token"
 APP_TOKEN = "xapp-1-A0SWITCH-1-socket-secret-for-logs"
 INSTALLED_TOKEN = "xoxb-22-installed-workspace-token"
-USER_TOKEN = "xoxp-22-installing-admin-user-token"
 OAUTH_CODE = "oauth-code-once-4711"
-EVERY_SECRET = [BOT_TOKEN, SIGNING_SECRET, CLIENT_SECRET, ADMIN_TOKEN, APP_TOKEN, INSTALLED_TOKEN, USER_TOKEN]
+EVERY_SECRET = [
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    CLIENT_SECRET,
+    ADMIN_TOKEN,
+    APP_TOKEN,
+    INSTALLED_TOKEN,
+    SECRET_KEY,
+]
 LINE = logging.Formatter("%(levelname)s %(name)s %(message)s")
 
 
@@ -78,6 +85,7 @@ async def test_oauth_install_at_debug_logs_no_token_code_or_client_secret(
             "slack_bot_token": None,
             "slack_client_id": CLIENT_ID,
             "slack_client_secret": SecretStr(CLIENT_SECRET),
+            "switchboard_secret_key": SecretStr(SECRET_KEY),
         }
     )
     async with serving(oauth) as http:

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from bot.cli.owners import owners_app
+from bot.cli.secrets import app as secrets_app
 from bot.cli.tokens import app as tokens_app
 from bot.core.logs import install_log_redaction
 from bot.core.settings import Settings, SettingsError, get_settings
@@ -18,6 +19,7 @@ from bot.core.settings import Settings, SettingsError, get_settings
 app = typer.Typer(help="Switchboard: the Product Ops hub in Slack.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(owners_app, name="owners")
+app.add_typer(secrets_app, name="secrets")
 
 
 def _configure_logging() -> None:
@@ -78,6 +80,7 @@ def scheduler() -> None:
     _configure_logging()
     try:
         settings = _load_settings()
+        settings.require_secret_key()
         asyncio.run(prepare_schema(settings))
     except SettingsError as exc:
         fail(str(exc))

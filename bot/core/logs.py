@@ -85,12 +85,12 @@ class SecretRedactor(logging.Filter):
             self._known = re.compile("|".join(re.escape(v) for v in ordered))
 
     def redact(self, text: str) -> str:
-        known = self._known
-        if known is not None:
-            text = known.sub(REDACTED, text)
+        # Shapes first: a configured value that is the start of a token (`xoxb-1`) must not cut
+        # the token in two before its shape is recognised.
         for pattern, replacement in _SHAPES:
             text = pattern.sub(replacement, text)
-        return text
+        known = self._known
+        return known.sub(REDACTED, text) if known is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self._redacted(record.msg, as_text=True)
