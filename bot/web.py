@@ -22,10 +22,13 @@ from bot.api.auth import API_PREFIX
 from bot.api.errors import install_error_handlers
 from bot.api.schemas import document_errors
 from bot.core import migrate
+from bot.core.logs import install_log_redaction
 from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import Settings, SettingsError, get_settings
 from bot.slack.app import build_bolt_app
+from bot.slack.oauth import seal_stored_installations
+from bot.slack.verification import SlackRequestGuard
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or get_settings()
+        install_log_redaction(resolved)
         resolved.require_slack()
         if manage_schema:
             await prepare_schema(resolved)
@@ -124,6 +128,7 @@ def create_app(
         app.state.runtime = runtime
         socket_handler = None
         try:
+            await seal_stored_installations(runtime)
             await start(runtime, scheduler=scheduler)
             assert runtime.bolt is not None
             app.state.slack_handler = AsyncSlackRequestHandler(runtime.bolt)
@@ -159,6 +164,8 @@ def create_app(
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    # Inside the metrics step, so that refused requests are counted too.
+    app.add_middleware(SlackRequestGuard)
     app.add_middleware(MetricsMiddleware)
 
     @app.post("/slack/events", include_in_schema=False)

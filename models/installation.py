@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -18,7 +18,10 @@ class Installation(Base):
     enterprise_id: Mapped[str] = mapped_column(String(32), default="")
     team_id: Mapped[str] = mapped_column(String(32), default="")
     bot_user_id: Mapped[str | None] = mapped_column(String(32))
-    bot_token: Mapped[str | None] = mapped_column(String(255))
+    # `fernet:…` (bot/core/secrets.py), which outgrows any token's own length; a value without
+    # the prefix was stored before encryption.
+    bot_token: Mapped[str | None] = mapped_column(Text)
+    # slack_sdk's installation, its token fields encrypted the same way.
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -389,6 +389,7 @@ async def oauth_api(
         database_url=database_url,
         slack_client_id="1234567890.0987654321",
         slack_client_secret="oauth-client-secret",
+        switchboard_secret_key="c3dpdGNoYm9hcmQtdGVzdHMtc2VjcmV0LWtleS0zMmI=",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=emulator.url,
         admin_api_tokens="test-admin-token",

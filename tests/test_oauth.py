@@ -27,12 +27,19 @@ pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:Deprecat
 CLIENT_ID = "1234567890.0987654321"
 CLIENT_SECRET = "oauth-client-secret"
 T2_TOKEN = "xoxb-second-workspace-token"
+# A Fernet key (URL-safe base64 of 32 bytes): OAuth mode stores tokens only encrypted.
+SECRET_KEY = "c3dpdGNoYm9hcmQtdGVzdHMtc2VjcmV0LWtleS0zMmI="
 STATE_COOKIE = "slack-app-oauth-state"
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"slack_bot_token": None, "slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET}
+    return {
+        "slack_bot_token": None,
+        "slack_client_id": CLIENT_ID,
+        "slack_client_secret": CLIENT_SECRET,
+        "switchboard_secret_key": SECRET_KEY,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +109,8 @@ async def test_redirect_exchanges_the_code_and_stores_the_installation(
     assert exchange["code"] == "code-t2"
     assert exchange["client_id"] == CLIENT_ID and exchange["client_secret"] == CLIENT_SECRET
     (installed,) = await installations(runtime)
-    assert installed.team_id == "T2" and installed.bot_token == T2_TOKEN
+    assert installed.team_id == "T2" and installed.bot_token and installed.bot_token.startswith("fernet:")
+    assert T2_TOKEN not in f"{installed.bot_token} {installed.data}"
     assert installed.bot_user_id == emulator.workspaces[T2_TOKEN].bot_user_id
     client = await runtime.client_for_team("T2")
     assert client.token == T2_TOKEN
@@ -230,5 +238,5 @@ async def test_reinstalling_a_workspace_replaces_its_token(
 
     assert (await finish_install(http, code="code-new", state=state)).status_code == 200
 
-    (installed,) = await installations(runtime)
-    assert installed.bot_token == "xoxb-second-rotated"
+    assert len(await installations(runtime)) == 1
+    assert (await runtime.client_for_team("T2")).token == "xoxb-second-rotated"

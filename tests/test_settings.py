@@ -57,6 +57,10 @@ def one_line(text: str) -> str:
         ({"slack_bot_token": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({"slack_signing_secret": "s"}, "SLACK_BOT_TOKEN"),
         ({}, "SLACK_SIGNING_SECRET"),
+        (
+            {"slack_signing_secret": "s", "slack_client_id": "1.2", "slack_client_secret": "c"},
+            "SWITCHBOARD_SECRET_KEY",
+        ),
     ],
 )
 def test_require_slack_names_the_missing_variable(
@@ -70,7 +74,12 @@ def test_require_slack_names_the_missing_variable(
 
 def test_socket_mode_needs_no_signing_secret_and_oauth_needs_no_bot_token(clean_environment: None) -> None:
     load_settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack()
-    load_settings(slack_signing_secret="s", slack_client_id="1.2", slack_client_secret="c").require_slack()
+    load_settings(
+        slack_signing_secret="s",
+        slack_client_id="1.2",
+        slack_client_secret="c",
+        switchboard_secret_key="k" * 32,
+    ).require_slack()
 
 
 @pytest.mark.parametrize(
@@ -103,6 +112,8 @@ def test_run_without_slack_credentials_exits_2_with_one_line(
         ("DATABASE_CONNECT_TIMEOUT_SECONDS", "0", "greater than 0"),
         ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "soon", "valid number"),
         ("SLACK_CLIENT_ID", "123.456", "SLACK_CLIENT_SECRET is required"),
+        ("SWITCHBOARD_SECRET_KEY", "short-secret", "neither a Fernet key nor a passphrase"),
+        ("SWITCHBOARD_SECRET_KEY", "k" * 32 + ",short-secret", "key 2 is neither"),
     ],
 )
 def test_malformed_variable_fails_with_one_line_naming_it(
@@ -133,6 +144,7 @@ SECRETS = {
     "slack_app_token": "xapp-very-secret-app-token",
     "slack_client_secret": "very-secret-client-secret",
     "admin_api_tokens": "very-secret-admin-token,another-secret-admin-token",
+    "switchboard_secret_key": "very-secret-passphrase-of-at-least-32-characters",
 }
 
 

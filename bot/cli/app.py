@@ -11,19 +11,31 @@ import sys
 import typer
 
 from bot.cli.owners import owners_app
+from bot.cli.secrets import app as secrets_app
 from bot.cli.tokens import app as tokens_app
-from bot.core.settings import SettingsError, get_settings
+from bot.core.logs import install_log_redaction
+from bot.core.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(help="Switchboard: the Product Ops hub in Slack.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(owners_app, name="owners")
+app.add_typer(secrets_app, name="secrets")
 
 
 def _configure_logging() -> None:
+    """Log to standard error, with tokens redacted from every record (uvicorn's access log too)."""
+    install_log_redaction()
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def _load_settings() -> Settings:
+    """The settings, whose secret values are redacted from the log from now on."""
+    settings = get_settings()
+    install_log_redaction(settings)
+    return settings
 
 
 def fail(message: str) -> None:
@@ -43,7 +55,7 @@ def run(
 
     _configure_logging()
     try:
-        settings = get_settings()
+        settings = _load_settings()
         settings.require_slack()
         asyncio.run(prepare_schema(settings))
     except SettingsError as exc:
@@ -67,7 +79,8 @@ def scheduler() -> None:
 
     _configure_logging()
     try:
-        settings = get_settings()
+        settings = _load_settings()
+        settings.require_secret_key()
         asyncio.run(prepare_schema(settings))
     except SettingsError as exc:
         fail(str(exc))
@@ -96,7 +109,7 @@ def migrate(revision: str = typer.Argument("heads", help="Target revision.")) ->
 
     _configure_logging()
     try:
-        settings = get_settings()
+        settings = _load_settings()
     except SettingsError as exc:
         fail(str(exc))
     migrations.upgrade(settings.database_url, revision)
@@ -132,6 +145,7 @@ def demo() -> None:
     """Play the whole product end to end against a built-in Slack emulator and SQLite."""
     from bot.demo import run_demo
 
+    install_log_redaction()
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(run_demo())
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.db import SessionFactory, create_engine, create_session_factory
+from bot.core.secrets import UndecryptableSecret, cipher_for, reveal
 from bot.core.settings import Settings
 from bot.ownership.areas import AreaIndexCache
 from bot.slack.client import create_http_session, create_web_client
@@ -55,7 +56,10 @@ class Runtime:
             )
         if token is None:
             raise LookupError(f"Switchboard is not installed in workspace {team_id}")
-        return self.web_client(token)
+        try:
+            return self.web_client(reveal(token, cipher_for(self.settings)))
+        except UndecryptableSecret as exc:
+            raise LookupError(f"Switchboard cannot read its token for workspace {team_id}: {exc}") from None
 
     def wake_scheduler(self) -> None:
         """Work was just enqueued; run it now when this process hosts the scheduler."""

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     admin_api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Encrypts the installation tokens stored in the database; comma-separated to rotate keys.
+    switchboard_secret_key: SecretStr | None = None
     switchboard_timezone: str = "UTC"
     switchboard_scheduler: Literal["on", "off"] = "on"
     feedback_channel: str | None = None
@@ -173,6 +175,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
 
+    @field_validator("switchboard_secret_key")
+    @classmethod
+    def _secret_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from bot.core.secrets import parse_secret_keys
+
+            parse_secret_keys(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _oauth_pair(self) -> Settings:
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
@@ -204,6 +215,15 @@ class Settings(BaseSettings):
         if self.slack_bot_token is None and not self.oauth_mode:
             raise SettingsError(
                 "SLACK_BOT_TOKEN is required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth)"
+            )
+        self.require_secret_key()
+
+    def require_secret_key(self) -> None:
+        """OAuth mode stores every workspace's token, and never without encrypting it."""
+        if self.oauth_mode and self.switchboard_secret_key is None:
+            raise SettingsError(
+                "SWITCHBOARD_SECRET_KEY is required in OAuth mode: it encrypts the workspaces' tokens "
+                "stored in the database (generate one with `switchboard secrets generate-key`)"
             )
 
 
