@@ -92,7 +92,7 @@ class Server:
 def server_env(database_url: str, emulator_url: str) -> dict[str, str]:
     # Nothing from the caller's shell or a .env may switch the app into Socket Mode or OAuth.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_", "DATABASE_"))}
-    from bot.emulator.server import BOT_TOKEN
+    from bot.emulator.state import BOT_TOKEN
 
     env.update(
         DATABASE_URL=database_url,

@@ -18,7 +18,8 @@ from uvicorn.logging import AccessFormatter
 from bot.core.logs import REDACTED, install_log_redaction, secret_values
 from bot.core.settings import Settings, load_settings
 from bot.emulator.driver import SIGNING_SECRET, SlackSender
-from bot.emulator.server import BOT_TOKEN, TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import BOT_TOKEN, TEAM_ID
 from bot.slack.oauth import BOT_SCOPES
 from bot.web import create_app
 from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, SECRET_KEY, finish_install, start_install

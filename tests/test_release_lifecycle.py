@@ -184,10 +184,12 @@ async def test_changes_requested_go_back_to_the_owner_and_edits_need_approval_ag
 
 async def approve_in_slack_latest(slack: SlackSender, emulator: SlackEmulator) -> None:
     request = dms_to(emulator, APPROVER)[-1]
+    # Counted before the click: the answer may reach the response_url before the click returns.
+    answered = len(emulator.calls_to("response_url"))
     await slack.block_action(
         ReleaseId.APPROVE, button_value(request["blocks"], ReleaseId.APPROVE), user=APPROVER, channel="D0BOB"
     )
-    await emulator.wait_for("response_url", len(emulator.calls_to("response_url")) + 1)
+    await emulator.wait_for("response_url", answered + 1)
 
 
 async def test_cancel_before_posting_withdraws_the_post_and_nothing_is_sent(

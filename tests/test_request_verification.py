@@ -22,7 +22,8 @@ from starlette.types import Receive, Scope, Send
 
 from bot.core.runtime import Runtime
 from bot.emulator.driver import SIGNING_SECRET, SlackSender, sign
-from bot.emulator.server import TEAM_ID, SlackEmulator
+from bot.emulator.server import SlackEmulator
+from bot.emulator.state import TEAM_ID
 from bot.slack.verification import MAX_BODY_BYTES, SlackRequestGuard
 
 FORM = "application/x-www-form-urlencoded"

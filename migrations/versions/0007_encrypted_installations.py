@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_encrypted_installations"
-down_revision: str | Sequence[str] | None = "0005_integrations"
+down_revision: str | Sequence[str] | None = "0006_theme_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
