@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
+from bot.core.text import plural
 from bot.core.uow import slack_unit_of_work
 from bot.releases import compose as release_service
 from bot.releases.schema import ReleaseIn, ReleasePatch
@@ -658,7 +659,7 @@ async def retry_failed(
         )
     _wake(context)
     text = (
-        f":repeat: Trying {count} channel(s) of release #{release_id} again; you'll get a new report."
+        f":repeat: Trying {plural(count, 'channel')} of release #{release_id} again; you'll get a new report."
         if count
         else f"Release #{release_id} has no failed channels."
     )

@@ -127,7 +127,8 @@ async def test_full_standup_cycle_with_reminder_and_summary(
     ids = await function_ids(runtime, launch_id)
 
     response = await slack.command("/launch", "standup checkout")
-    assert "Started a readiness standup" in response.json()["text"]
+    started = response.json()["text"]
+    assert "Started a readiness standup" in started and "a DM goes to 3 function owners now" in started
     await run_jobs()
     for user in OWNERS.values():
         (prompt,) = dms_to(emulator, user)
@@ -157,7 +158,7 @@ async def test_full_standup_cycle_with_reminder_and_summary(
     assert "Readiness standup" in text and "57/100" in text  # (70 + 100 + 0) / 3
     assert "first standup" in text and "No answer from <@U0DAVE>" in text
     assert "<@U0BOB>" not in text.split("No answer from")[1]
-    assert "20 days to launch" in text and "No blockers" in text
+    assert "20 days to launch" in text and "No blockers" in text and "0 blockers" in summary["text"]
     (run,) = await rows(runtime, StandupRun, StandupRun.launch_id == launch_id)
     assert (run.status, run.score, run.summary_channel) == (RunStatus.CLOSED, 57, LAUNCH_CHANNEL)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.core.text import plural
 from models.launch import FunctionStatus, LaunchStatus
 
 # How much each status counts towards being ready. "Blocked" counts like "not started": the work
@@ -95,4 +96,4 @@ def days_to_launch_label(days: int) -> str:
         return "launch is tomorrow"
     if days == 0:
         return "launch is today"
-    return f"target date passed {-days} day{'s' if days < -1 else ''} ago"
+    return f"target date passed {plural(-days, 'day')} ago"

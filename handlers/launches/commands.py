@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
-from bot.core.text import channel_mention, escape_mrkdwn
+from bot.core.text import channel_mention, escape_mrkdwn, plural
 from bot.core.uow import slack_unit_of_work
 from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
@@ -61,7 +61,7 @@ async def _answer(
             for launch in await launch_service.launches_by_target(session=session, team_id=team_id):
                 board = await launch_service.matrix(session=session, launch=launch, now=now)
                 rows.append((launch, board.score, board.days_to_launch))
-            return f"{len(rows)} live launch(es)", as_dicts(launch_list_blocks(rows))
+            return plural(len(rows), "live launch", "live launches"), as_dicts(launch_list_blocks(rows))
         if not query:
             raise UserError(f"Say which launch, for example `/launch {sub} checkout-v2`.")
         launch = await launch_service.resolve_launch(session=session, team_id=team_id, query=query)
@@ -73,15 +73,16 @@ async def _answer(
             owners = {f.owner for f in await functions_of(session=session, launch_id=launch.id)}
             owners.discard(None)
             return (
-                f":clipboard: Started a readiness standup for *{escape_mrkdwn(launch.name)}*: {len(owners)} "
-                f"function owner(s) get a DM now; the summary goes to {channel_mention(launch.channel)} "
+                f":clipboard: Started a readiness standup for *{escape_mrkdwn(launch.name)}*: a DM goes to "
+                f"{plural(len(owners), 'function owner')} now; the summary goes to "
+                f"{channel_mention(launch.channel)} "
                 f"after {launch.cutoff_after_minutes} minutes (run {run.id}).",
                 None,
             )
         decision = await launch_gonogo.open_vote(session=session, launch=launch, by=user_id)
         return (
             f":vertical_traffic_light: Opened a go/no-go vote for *{escape_mrkdwn(launch.name)}* in "
-            f"{channel_mention(launch.channel)}: {len(decision.voters)} function owner(s) vote.",
+            f"{channel_mention(launch.channel)}: voters: {plural(len(decision.voters), 'function owner')}.",
             None,
         )
 

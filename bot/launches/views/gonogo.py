@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.core.text import escape_mrkdwn, truncate, user_mention
+from bot.core.text import escape_mrkdwn, plural, truncate, user_mention
 from bot.launches.gonogo import Tally
 from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label
@@ -70,7 +70,9 @@ def vote_blocks(tally: Tally, matrix: Matrix) -> list[Block]:
             )
         )
         blocks.append(
-            context(f"Only function owners vote, each with a reason. {len(tally.waiting)} vote(s) to go.")
+            context(
+                f"Only function owners vote, each with a reason. {plural(len(tally.waiting), 'vote')} to go."
+            )
         )
     else:
         blocks.append(section(result_line(tally)))

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.core.text import channel_mention, escape_mrkdwn, truncate, user_mention
+from bot.core.text import channel_mention, escape_mrkdwn, plural, truncate, user_mention
 from bot.launches import calendar
 from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label, trend
@@ -203,7 +203,7 @@ def summary_text(summary: Summary) -> str:
     change = trend(summary.score, summary.previous_score)
     return (
         f"Readiness standup for {summary.launch.name}: {summary.score}/100 ({change.label}), "
-        f"{len(summary.blockers)} blocker(s), {days_to_launch_label(summary.days_to_launch)}"
+        f"{plural(len(summary.blockers), 'blocker')}, {days_to_launch_label(summary.days_to_launch)}"
     )
 
 
