@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.launches import calendar
 from bot.launches._common import dialect_insert
-from bot.launches.functions import StatusChange, functions_of, set_function_status
+from bot.launches.functions import StatusChange, answerer_of, functions_of, set_function_status
 from bot.launches.readiness import launch_status_after
 from bot.launches.standups import open_run
 from bot.scheduler.jobs import enqueue
@@ -110,9 +110,7 @@ async def prompt_data_for(
             launch=launch,
             run=run,
             user_id=user_id,
-            functions=[
-                f for f in functions if f.owner == user_id or (f.owner is None and launch.owner == user_id)
-            ],
+            functions=[f for f in functions if answerer_of(f, launch) == user_id],
             responses=responses,
             days_to_launch=days,
         )
@@ -132,8 +130,10 @@ async def record_answer(
 ) -> AnswerOutcome:
     """A function's new status (and note) from a DM button, App Home, the note modal or the API.
 
-    Counts as this standup's answer while a run is open; a Blocked that is new alerts the launch
-    owner (and the area owner) through the job queue, keyed by the change so it goes out once.
+    Counts as this standup's answer while a run is open, unless `count_as_answer` is False (a note
+    alone, or a change from the API): then only an answer already given takes the new note. A
+    Blocked that is new alerts the launch owner (and the area owner) through the job queue, keyed
+    by the change so it goes out once.
     """
     launch = await session.get(Launch, function.launch_id)
     assert launch is not None
@@ -163,6 +163,13 @@ async def record_answer(
                 },
                 where=(StandupResponse.status != excluded.status) | (StandupResponse.note != excluded.note),
             )
+        )
+    elif run is not None:
+        await session.execute(
+            update(StandupResponse)
+            .where(StandupResponse.run_id == run.id, StandupResponse.function_id == function.id)
+            .values(note=function.note)
+            .execution_options(synchronize_session=False)
         )
     alerted = False
     if change.changed:

@@ -14,7 +14,7 @@ from bot.core.errors import UserError
 from bot.core.text import escape_mrkdwn
 from bot.launches import calendar
 from bot.launches._common import dialect_insert
-from bot.launches.functions import functions_of
+from bot.launches.functions import functions_of, standup_recipients
 from bot.launches.launches import LIVE_STATUSES
 from bot.scheduler.jobs import enqueue
 from models.base import utcnow
@@ -187,9 +187,9 @@ async def start_manual_run(*, session: AsyncSession, launch: Launch, now: dateti
     )
     if starting is not None:
         raise UserError(f"A standup for *{escape_mrkdwn(launch.name)}* is starting right now.")
-    if not any(f.owner for f in await functions_of(session=session, launch_id=launch.id)):
+    if not await functions_of(session=session, launch_id=launch.id):
         raise UserError(
-            f"No function of *{escape_mrkdwn(launch.name)}* has an owner yet, so there is nobody to ask."
+            f"*{escape_mrkdwn(launch.name)}* has no functions yet, so there is nothing to ask about."
         )
     zone = calendar.zone_of(launch.timezone)
     day = calendar.local_date(now, zone)
@@ -279,7 +279,7 @@ async def begin_run(*, session: AsyncSession, run_id: int, now: datetime) -> Run
             payload={"run_id": run.id},
         )
     functions = await functions_of(session=session, launch_id=launch.id)
-    recipients = sorted({f.owner for f in functions if f.owner})
+    recipients = standup_recipients(functions, launch)
     for user_id in recipients:
         await session.execute(
             dialect_insert(session)(StandupPrompt)

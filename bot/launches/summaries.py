@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.launches import calendar
-from bot.launches.functions import functions_of
+from bot.launches.functions import answerer_of, functions_of
 from bot.launches.launches import LIVE_STATUSES, last_score
 from bot.launches.readiness import launch_status_after, readiness_score
 from models.launch import (
@@ -69,7 +69,7 @@ async def reminders_due(
     }
     waiting: dict[str, Reminder] = {}
     for function in functions:
-        prompt = prompts.get(function.owner or "")
+        prompt = prompts.get(answerer_of(function, launch))
         if prompt is None or function.id in answered:
             continue
         reminder = waiting.setdefault(
@@ -103,8 +103,8 @@ async def close_run(*, session: AsyncSession, run_id: int, now: datetime) -> Sum
     )
     silent: dict[str, None] = {}
     for function in functions:
-        if function.owner and function.id not in answered:
-            silent[function.owner] = None
+        if function.id not in answered:
+            silent[answerer_of(function, launch)] = None
     return Summary(
         launch=launch,
         run=run,

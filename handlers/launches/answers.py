@@ -183,6 +183,8 @@ async def submit_note(
                 note=note,
                 by=user_id,
                 run_id=metadata.run_id,
+                # A note is context for an answer, not one: the owner is still reminded.
+                count_as_answer=False,
             )
             run = await session.get(StandupRun, metadata.run_id) if metadata.run_id else None
             data = await answers.prompt_data(session=session, launch=launch, run=run, user_id=user_id)

@@ -13,7 +13,7 @@ from bot.core.uow import slack_unit_of_work
 from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
 from bot.launches import standups
-from bot.launches.functions import functions_of
+from bot.launches.functions import functions_of, standup_recipients
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
 from handlers.common import HELP_WORDS, ack_ephemeral, split_command
@@ -70,8 +70,7 @@ async def _answer(
             return matrix_text(board), as_dicts(matrix_blocks(board))
         if sub == "standup":
             run = await standups.start_manual_run(session=session, launch=launch, now=now, by=user_id)
-            owners = {f.owner for f in await functions_of(session=session, launch_id=launch.id)}
-            owners.discard(None)
+            owners = standup_recipients(await functions_of(session=session, launch_id=launch.id), launch)
             return (
                 f":clipboard: Started a readiness standup for *{escape_mrkdwn(launch.name)}*: a DM goes to "
                 f"{plural(len(owners), 'function owner')} now; the summary goes to "

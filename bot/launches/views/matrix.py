@@ -194,7 +194,8 @@ def summary_blocks(summary: Summary) -> list[Block]:
     else:
         notes.append("Everyone answered.")
     if summary.unowned:
-        notes.append("No owner: " + ", ".join(escape_mrkdwn(f.name) for f in summary.unowned) + ".")
+        names = ", ".join(escape_mrkdwn(f.name) for f in summary.unowned)
+        notes.append(f"No owner: {names} (asked of the launch owner {user_mention(launch.owner)}).")
     blocks.append(context(" ".join(notes)))
     return blocks
 

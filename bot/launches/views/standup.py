@@ -42,8 +42,12 @@ def answer_buttons(function: LaunchFunction, run_id: int | None) -> ActionsBlock
     return ActionsBlock(block_id=f"{LaunchId.FUNCTION_BLOCK}:{function.id}", elements=buttons)
 
 
-def _function_card(function: LaunchFunction, response: StandupResponse | None) -> list[Block]:
+def _function_card(
+    function: LaunchFunction, response: StandupResponse | None, *, in_run: bool
+) -> list[Block]:
     text = f"*{escape_mrkdwn(function.name)}* — now {status_badge(function.status)}"
+    if function.owner is None:
+        text += " · _no owner yet, so you are asked as the launch owner_"
     if function.note:
         text += f"\n_{escape_mrkdwn(truncate(function.note, 500))}_"
     blocks: list[Block] = [section(text)]
@@ -51,6 +55,8 @@ def _function_card(function: LaunchFunction, response: StandupResponse | None) -
         blocks.append(
             context(f":ballot_box_with_check: Answered for this standup: {status_badge(response.status)}")
         )
+    elif in_run and function.note:
+        blocks.append(context("Note saved. Pick a status to answer this standup."))
     return blocks
 
 
@@ -71,7 +77,7 @@ def prompt_blocks(data: PromptData, *, reminder: bool = False) -> list[Block]:
     run_id = data.run.id if data.run else None
     for function in data.functions:
         blocks.append(DividerBlock())
-        blocks.extend(_function_card(function, data.responses.get(function.id)))
+        blocks.extend(_function_card(function, data.responses.get(function.id), in_run=run_id is not None))
         blocks.append(answer_buttons(function, run_id))
     if not data.functions:
         blocks.append(section("_You no longer own a function of this launch; nothing to answer._"))
