@@ -239,7 +239,9 @@ async def test_gonogo_vote_with_non_owner_and_all_go_makes_launch_ready(
 
     await run_jobs()
     announcement = emulator.calls_to("chat.postMessage", channel=LAUNCH_CHANNEL)[-1]
-    assert "Result: Go" in announcement["text"] and "is ready" in announcement["text"]
+    # Everyone said Go while nothing is done: the result says so instead of "is ready".
+    assert "Result: Go" in announcement["text"] and "is ready" not in announcement["text"]
+    assert "Readiness is 0/100: Engineering, QA and Docs are not done" in announcement["text"]
     async with unit_of_work(runtime.session_factory) as session:
         launch = await session.get(Launch, launch_id)
         decision = await session.scalar(select(GoNoGoDecision).where(GoNoGoDecision.launch_id == launch_id))

@@ -45,6 +45,16 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {plural_noun(count, singular, plural_form)}"
 
 
+def and_list(items: list[str], *, limit: int = 6) -> str:
+    """ "QA", "Engineering and QA", "Engineering, QA and Docs"; past `limit`, "… and 3 more"."""
+    if len(items) > limit:
+        shown = items[: limit - 1]
+        return ", ".join(shown) + f" and {len(items) - len(shown)} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def user_mention(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_nobody_"
 

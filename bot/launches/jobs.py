@@ -279,10 +279,16 @@ async def alert_blocked(ctx: JobContext) -> dict[str, Any]:
 
 async def _vote_message(
     session: Any, decision: GoNoGoDecision, now: datetime
-) -> tuple[Launch, str, list[Any]]:
+) -> tuple[Launch, str, list[Any], str]:
+    """The vote message (text and blocks) and the result line, against today's matrix."""
     tally = await launch_gonogo.tally(session=session, decision=decision)
     board = await matrix(session=session, launch=tally.launch, now=now)
-    return tally.launch, vote_text(tally), as_dicts(vote_blocks(tally, board))
+    return (
+        tally.launch,
+        vote_text(tally, board),
+        as_dicts(vote_blocks(tally, board)),
+        result_text(tally, board),
+    )
 
 
 @job_handler(launch_gonogo.POST_KIND)
@@ -294,7 +300,7 @@ async def post_gonogo_vote(ctx: JobContext) -> dict[str, Any]:
             raise SkipJob("the vote no longer exists")
         if decision.message_ts:
             return {"channel": decision.channel, "ts": decision.message_ts}
-        launch, text, blocks = await _vote_message(session, decision, ctx.now)
+        launch, text, blocks, _ = await _vote_message(session, decision, ctx.now)
     client = await ctx.client()
     posted = await _post_to_launch(
         client,
@@ -319,9 +325,7 @@ async def announce_gonogo_result(ctx: JobContext) -> dict[str, Any]:
         decision = await session.get(GoNoGoDecision, decision_id)
         if decision is None:
             raise SkipJob("the vote no longer exists")
-        launch, text, blocks = await _vote_message(session, decision, ctx.now)
-        tally = await launch_gonogo.tally(session=session, decision=decision)
-        announcement = result_text(tally)
+        launch, text, blocks, announcement = await _vote_message(session, decision, ctx.now)
     client = await ctx.client()
     if decision.channel and decision.message_ts:
         try:

@@ -23,6 +23,8 @@ STATUS_POINTS: dict[str, int] = {
 }
 # Below this change the trend reads "steady" rather than a move.
 STEADY_BAND = 2
+# A go/no-go held below this score says the sign-off matrix disagrees with a Go.
+READY_SCORE = 80
 
 
 @dataclass(frozen=True)

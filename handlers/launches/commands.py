@@ -14,6 +14,7 @@ from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
 from bot.launches import standups
 from bot.launches.functions import functions_of, standup_recipients
+from bot.launches.views.gonogo import readiness_gap
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
 from handlers.common import HELP_WORDS, ack_ephemeral, split_command
@@ -79,9 +80,11 @@ async def _answer(
                 None,
             )
         decision = await launch_gonogo.open_vote(session=session, launch=launch, by=user_id)
+        gap = readiness_gap(await launch_service.matrix(session=session, launch=launch, now=now))
         return (
             f":vertical_traffic_light: Opened a go/no-go vote for *{escape_mrkdwn(launch.name)}* in "
-            f"{channel_mention(launch.channel)}: voters: {plural(len(decision.voters), 'function owner')}.",
+            f"{channel_mention(launch.channel)}: voters: {plural(len(decision.voters), 'function owner')}."
+            + (f"\n:warning: {gap}." if gap else ""),
             None,
         )
 

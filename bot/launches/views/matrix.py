@@ -145,9 +145,8 @@ def matrix_blocks(matrix: Matrix) -> list[Block]:
 
 
 def matrix_text(matrix: Matrix) -> str:
-    return (
-        f"{matrix.launch.name}: readiness {matrix.score}/100, {days_to_launch_label(matrix.days_to_launch)}"
-    )
+    days = days_to_launch_label(matrix.days_to_launch)
+    return f"{escape_mrkdwn(matrix.launch.name)}: readiness {matrix.score}/100, {days}"
 
 
 def launch_list_blocks(rows: list[tuple[Launch, int, int]]) -> list[Block]:
@@ -203,7 +202,7 @@ def summary_blocks(summary: Summary) -> list[Block]:
 def summary_text(summary: Summary) -> str:
     change = trend(summary.score, summary.previous_score)
     return (
-        f"Readiness standup for {summary.launch.name}: {summary.score}/100 ({change.label}), "
+        f"Readiness standup for {escape_mrkdwn(summary.launch.name)}: {summary.score}/100 ({change.label}), "
         f"{plural(len(summary.blockers), 'blocker')}, {days_to_launch_label(summary.days_to_launch)}"
     )
 

@@ -88,10 +88,10 @@ def prompt_blocks(data: PromptData, *, reminder: bool = False) -> list[Block]:
 
 
 def prompt_text(data: PromptData, *, reminder: bool = False) -> str:
-    names = ", ".join(f.name for f in data.functions)
+    names = ", ".join(escape_mrkdwn(f.name) for f in data.functions)
     verb = "is" if len(data.functions) == 1 else "are"
     prefix = "Reminder: readiness standup" if reminder else "Readiness standup"
-    return f"{prefix} for {data.launch.name}: how {verb} {names} going?"
+    return f"{prefix} for {escape_mrkdwn(data.launch.name)}: how {verb} {names} going?"
 
 
 def my_launches_section(rows: list[Matrix], user_id: str) -> list[Block]:
