@@ -18,8 +18,9 @@ from bot.core.uow import unit_of_work
 from bot.launches import answers, calendar, standups, summaries
 from bot.launches import gonogo as launch_gonogo
 from bot.launches.launches import LIVE_STATUSES, matrix
+from bot.launches.slack import display_name
 from bot.launches.views.gonogo import result_text, vote_blocks, vote_text
-from bot.launches.views.matrix import blocked_alert_text, summary_blocks, summary_text
+from bot.launches.views.matrix import blocked_alert_blocks, blocked_alert_text, summary_blocks, summary_text
 from bot.launches.views.standup import prompt_blocks, prompt_text
 from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
 from bot.slack.blocks import as_dicts
@@ -264,14 +265,21 @@ async def alert_blocked(ctx: JobContext) -> dict[str, Any]:
         text = blocked_alert_text(launch=launch, function=function, by=payload.get("by"), days_to_launch=days)
     client = await ctx.client()
     pacer = pacer_for(ctx.runtime.http, ctx.job.team_id)
+    # Whom the launch owner would ask about it: the function's owner, else whoever set Blocked.
+    contact_id = function.owner or payload.get("by")
+    contact_name = (await display_name(client, contact_id) if contact_id else None) or "the function owner"
     for recipient in recipients:
+        contact = (contact_id, contact_name) if contact_id and contact_id != recipient else None
+        blocks = blocked_alert_blocks(
+            launch=launch, function=function, by=payload.get("by"), days_to_launch=days, contact=contact
+        )
         await _dm(
             client,
             pacer,
             user_id=recipient,
             key=f"blocked:{function.id}:{payload['version']}:{recipient}",
             text=text,
-            blocks=[],
+            blocks=as_dicts(blocks),
             retried=ctx.job.attempts > 1,
         )
     return {"alerted": recipients}

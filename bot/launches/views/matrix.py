@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
 from bot.core.text import channel_mention, escape_mrkdwn, plural, truncate, user_mention
 from bot.launches import calendar
@@ -12,7 +12,7 @@ from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label, trend
 from bot.launches.standups import schedule_of
 from bot.launches.summaries import Summary
-from bot.slack.blocks import context, section, slack_date
+from bot.slack.blocks import context, plain, section, slack_date
 from models.launch import FunctionStatus, Launch, LaunchFunction, LaunchStatus
 
 
@@ -53,6 +53,9 @@ class LaunchId(StrEnum):
     VOTE_MODAL = "launch_vote_modal"
     REASON_BLOCK = "launch_vote_reason"
     REASON = "reason"
+    ALERT_BLOCK = "launch_alert"
+    OPEN_STATUS = "launch_open_status"
+    MESSAGE_OWNER = "launch_message_owner"
 
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
@@ -224,6 +227,46 @@ def blocked_alert_text(
     if launch.channel:
         text += f"\nLaunch channel: {channel_mention(launch.channel)}"
     return text
+
+
+def dm_link(team_id: str, user_id: str) -> str:
+    """A link that opens a direct message with `user_id` in the Slack client."""
+    return f"slack://user?team={team_id}&id={user_id}"
+
+
+def blocked_alert_blocks(
+    *,
+    launch: Launch,
+    function: LaunchFunction,
+    by: str | None,
+    days_to_launch: int,
+    contact: tuple[str, str] | None,
+) -> list[Block]:
+    """The Blocked alert with "Open launch status" and, when someone else is to ask, "Message <name>".
+
+    `contact` is (user id, name) of the person to message: the function's owner, or whoever set
+    the status when the function has none.
+    """
+    buttons = [
+        ButtonElement(
+            text=plain("Open launch status"),
+            action_id=LaunchId.OPEN_STATUS,
+            value=str(launch.id),
+            style="primary",
+        )
+    ]
+    if contact is not None:
+        user_id, name = contact
+        buttons.append(
+            ButtonElement(
+                text=plain(f"Message {name}"),
+                action_id=LaunchId.MESSAGE_OWNER,
+                url=dm_link(launch.team_id, user_id),
+                value=user_id,
+            )
+        )
+    text = blocked_alert_text(launch=launch, function=function, by=by, days_to_launch=days_to_launch)
+    return [section(text), ActionsBlock(block_id=f"{LaunchId.ALERT_BLOCK}:{function.id}", elements=buttons)]
 
 
 def launch_created_text(launch: Launch, functions: list[LaunchFunction], problems: list[str]) -> str:
