@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
@@ -203,10 +203,13 @@ async def test_missed_run_is_caught_up_today_and_older_one_skipped_with_log(
     emulator: SlackEmulator, runtime: Runtime, run_jobs: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = utcnow()
+    zone = _zone_where_it_is_about_one_pm(now)
+    for user in OWNERS.values():
+        emulator.users[user]["tz"] = zone  # everyone lives where the launch is
     launch_id = await make_launch(
         runtime,
         emulator,
-        timezone=_zone_where_it_is_about_one_pm(now),
+        timezone=zone,
         standup_time="10:00",
         standup_weekdays=[1, 2, 3, 4, 5, 6, 7],
         created_at=now - timedelta(days=5),
@@ -222,8 +225,12 @@ async def test_missed_run_is_caught_up_today_and_older_one_skipped_with_log(
     assert past[0].local_date == past[1].local_date - timedelta(days=1)
     for user in OWNERS.values():
         assert len(dms_to(emulator, user)) == 1  # today's prompt only
-    skipped = await rows(runtime, Job, Job.kind == standups.PROMPT_KIND, Job.status == JobStatus.SKIPPED)
-    assert [j.payload["run_id"] for j in skipped] == [past[0].id]
+    # Nobody is asked for the day that is over; today's prompts went out in one job.
+    prompt_jobs = await rows(runtime, Job, Job.kind == standups.PROMPT_KIND)
+    assert [(j.payload["run_id"], j.status) for j in prompt_jobs if j.run_at <= now] == [
+        (past[1].id, JobStatus.DONE)
+    ]
+    assert not await rows(runtime, StandupPrompt, StandupPrompt.run_id == past[0].id)
     assert "missed while no scheduler ran" in caplog.text
     # Tomorrow's run is planned ahead, not sent.
     assert [r.status for r in runs if r.scheduled_for > now] == [RunStatus.SCHEDULED]
@@ -245,11 +252,16 @@ async def test_planner_makes_one_run_per_occurrence_even_when_run_concurrently(
     runs = await rows(runtime, StandupRun, StandupRun.launch_id == launch_id)
     # From two days back (Monday's is older) to a day ahead: Tuesday, today and tomorrow.
     assert sorted(r.local_date for r in runs) == [date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 4)]
-    async with unit_of_work(runtime.session_factory) as session:
-        prompts = await session.scalar(
-            select(func.count()).select_from(Job).where(Job.kind == standups.PROMPT_KIND)
-        )
-    assert prompts == 3
+    # The owners live in UTC: Tuesday's 09:00 UTC has passed with their day (missed); today's and
+    # tomorrow's each get one row per owner and one job for the moment they share.
+    jobs = await rows(runtime, Job, Job.kind == standups.PROMPT_KIND)
+    assert sorted(j.run_at for j in jobs) == [
+        datetime(2026, 6, 3, 9, 0, tzinfo=UTC),
+        datetime(2026, 6, 4, 9, 0, tzinfo=UTC),
+    ]
+    prompts = await rows(runtime, StandupPrompt, StandupPrompt.run_id.in_([r.id for r in runs]))
+    assert len(prompts) == 6 and {p.user_id for p in prompts} == set(OWNERS.values())
+    assert {r.local_date: r.status for r in runs}[date(2026, 6, 2)] == RunStatus.MISSED
 
 
 async def test_holiday_and_weekend_get_no_run(emulator: SlackEmulator, runtime: Runtime) -> None:

@@ -46,9 +46,10 @@ class Reminder:
 
 
 async def reminders_due(
-    *, session: AsyncSession, run_id: int
+    *, session: AsyncSession, run_id: int, due: datetime | None
 ) -> tuple[StandupRun, Launch, list[Reminder]] | str:
-    """Owners prompted in an open run who have not answered for every function they own."""
+    """People asked at `due` (None: at any moment) in an open run who have not answered for every
+    function they answer for."""
     run = await session.get(StandupRun, run_id)
     if run is None or run.status != RunStatus.OPEN:
         return "the run is no longer collecting answers"
@@ -64,7 +65,11 @@ async def reminders_due(
     prompts = {
         p.user_id: p
         for p in await session.scalars(
-            select(StandupPrompt).where(StandupPrompt.run_id == run.id, StandupPrompt.message_ts.is_not(None))
+            select(StandupPrompt).where(
+                StandupPrompt.run_id == run.id,
+                StandupPrompt.message_ts.is_not(None),
+                *([StandupPrompt.due_at == due] if due is not None else []),
+            )
         )
     }
     waiting: dict[str, Reminder] = {}
