@@ -182,6 +182,25 @@ class StandupPerson(TeamScoped, Base):
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class StandupAway(TeamScoped, Base):
+    """A period someone said they are away (`/launch away`): standups neither ask nor remind them.
+
+    `scope` is "all" or "launch:<id>", so each person has at most one period per scope and saying
+    it again (or Slack retrying the command) replaces it.
+    """
+
+    __tablename__ = "standup_away"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(32))
+    launch_id: Mapped[int | None] = mapped_column(ForeignKey("launches.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class StandupResponse(TeamScoped, Base):
     """A function owner's answer for one function in one run."""
 

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.pacing import SlackPacer, pacer_for
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
-from bot.launches import answers, people, prompts, standups, summaries
+from bot.launches import answers, away, people, prompts, standups, summaries
 from bot.launches.views.standup import prompt_blocks, prompt_text
 from bot.scheduler.registry import JobContext, SkipJob, job_handler
 from bot.slack.blocks import as_dicts
@@ -116,9 +116,18 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
     # Raised after the commit: a skipped run records why.
     if isinstance(batch, str):
         raise SkipJob(batch)
+    known = await people_for(
+        ctx.runtime, ctx.job.team_id, batch.users, now=ctx.now, max_age=people.STATUS_TTL
+    )
     async with unit_of_work(ctx.session_factory) as session:
+        launch, run = await session.get(Launch, batch.launch.id), await session.get(StandupRun, run_id)
+        assert launch is not None and run is not None
+        gone = await away.set_aside_away(
+            session=session, launch=launch, run=run, people=known, user_ids=batch.users, now=ctx.now
+        )
+        users = [u for u in batch.users if u not in gone]
         contents = await answers.prompt_data_for(
-            session=session, launch=batch.launch, run=batch.run, user_ids=batch.users, now=ctx.now
+            session=session, launch=launch, run=run, user_ids=users, now=ctx.now
         )
     client = await ctx.client()
     pacer = pacer_for(ctx.runtime.http, ctx.job.team_id)
@@ -149,8 +158,8 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
                 session=session, run_id=run_id, user_id=user_id, channel=posted["channel"], ts=posted["ts"]
             )
 
-    await send_all(batch.users, prompt)
-    return {"prompted": len(batch.users) - len(undeliverable), "undeliverable": undeliverable}
+    await send_all(users, prompt)
+    return {"prompted": len(users) - len(undeliverable), "undeliverable": undeliverable, "away": sorted(gone)}
 
 
 @job_handler(prompts.REMINDER_KIND)
@@ -162,7 +171,14 @@ async def send_standup_reminders(ctx: JobContext) -> dict[str, Any]:
         if isinstance(due, str):
             raise SkipJob(due)
         run, launch, reminders = due
-        users = [r.user_id for r in reminders]
+    waiting = [r.user_id for r in reminders]
+    known = await people_for(ctx.runtime, ctx.job.team_id, waiting, now=ctx.now, max_age=people.STATUS_TTL)
+    async with unit_of_work(ctx.session_factory) as session:
+        # Someone who went away since they were asked is left alone too.
+        gone = await away.who_is_away(
+            session=session, launch=launch, run=run, people=known, user_ids=waiting, now=ctx.now
+        )
+        users = [u for u in waiting if u not in gone]
         contents = await answers.prompt_data_for(
             session=session, launch=launch, run=run, user_ids=users, now=ctx.now
         )

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.launches import calendar
+from bot.launches.away import AWAY, away_periods
 from bot.launches.functions import answerer_of, functions_of
 from bot.launches.launches import LIVE_STATUSES, last_score
 from bot.launches.readiness import launch_status_after, readiness_score
@@ -33,8 +34,9 @@ class Summary:
     score: int
     previous_score: int | None
     blockers: list[LaunchFunction]
-    silent: list[str]  # owners who did not answer for at least one of their functions
+    silent: list[str]  # people asked who did not answer for at least one of their functions
     unowned: list[LaunchFunction]
+    away: dict[str, date | None]  # people not asked because they are away, and until when
     days_to_launch: int
 
 
@@ -106,10 +108,12 @@ async def close_run(*, session: AsyncSession, run_id: int, now: datetime) -> Sum
             await session.scalars(select(StandupResponse.function_id).where(StandupResponse.run_id == run.id))
         ).all()
     )
+    away = await away_of_run(session=session, launch=launch, run=run, functions=functions)
     silent: dict[str, None] = {}
     for function in functions:
-        if function.id not in answered:
-            silent[answerer_of(function, launch)] = None
+        answerer = answerer_of(function, launch)
+        if function.id not in answered and answerer not in away:
+            silent[answerer] = None
     return Summary(
         launch=launch,
         run=run,
@@ -119,8 +123,26 @@ async def close_run(*, session: AsyncSession, run_id: int, now: datetime) -> Sum
         blockers=[f for f in functions if f.status == FunctionStatus.BLOCKED],
         silent=list(silent),
         unowned=[f for f in functions if not f.owner],
+        away=away,
         days_to_launch=calendar.days_until(launch.target_date, now, calendar.zone_of(launch.timezone)),
     )
+
+
+async def away_of_run(
+    *, session: AsyncSession, launch: Launch, run: StandupRun, functions: list[LaunchFunction]
+) -> dict[str, date | None]:
+    """Who the run left alone for being away, and who has said since that they are away that day."""
+    skipped = await session.scalars(
+        select(StandupPrompt).where(StandupPrompt.run_id == run.id, StandupPrompt.skip_reason == AWAY)
+    )
+    found: dict[str, date | None] = {p.user_id: p.away_until for p in skipped}
+    answerers = sorted({answerer_of(f, launch) for f in functions})
+    periods = await away_periods(
+        session=session, team_id=run.team_id, launch_id=launch.id, user_ids=answerers, on=run.local_date
+    )
+    for user_id, until in periods.items():
+        found.setdefault(user_id, until)
+    return found
 
 
 async def runs_of(

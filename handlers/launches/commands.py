@@ -18,10 +18,11 @@ from bot.launches.views.gonogo import readiness_gap
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
 from handlers.common import HELP_WORDS, ack_ephemeral, split_command
+from handlers.launches.away import away_answer
 from handlers.launches.create import open_create_modal
 from models.base import utcnow
 
-SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo")
+SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo", "away", "back")
 
 
 async def launch_command(
@@ -30,7 +31,9 @@ async def launch_command(
     sub, rest = split_command(command.get("text"))
     if sub in HELP_WORDS or sub not in SUBCOMMANDS:
         lead = "" if sub in HELP_WORDS else f"I don't know `/launch {escape_mrkdwn(sub)}`.\n"
-        await ack_ephemeral(ack, lead + "Usage: /launch new|list|status|standup|gonogo", as_dicts(usage()))
+        await ack_ephemeral(
+            ack, lead + "Usage: /launch new|list|status|standup|gonogo|away|back", as_dicts(usage())
+        )
         return
     if sub == "new":
         await ack()
@@ -43,7 +46,10 @@ async def launch_command(
         )
         return
     try:
-        text, blocks = await _answer(sub, rest, command=command, context=context)
+        if sub in ("away", "back"):
+            text, blocks = await away_answer(sub, rest, command=command, context=context), None
+        else:
+            text, blocks = await _answer(sub, rest, command=command, context=context)
     except UserError as exc:
         await ack_ephemeral(ack, f":warning: {exc}")
         return

@@ -1,4 +1,4 @@
-"""personal standups: each person asked at their own time, what Slack says about them
+"""personal standups: each person asked at their own time, what Slack says about them, away periods
 
 Revision ID: 0008_personal_standups
 Revises: 0005_integrations
@@ -47,8 +47,36 @@ def upgrade() -> None:
     with op.batch_alter_table("standup_people", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_standup_people_team_id"), ["team_id"], unique=False)
 
+    op.create_table(
+        "standup_away",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("scope", sa.String(length=32), nullable=False),
+        sa.Column("launch_id", sa.Integer(), nullable=True),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["launch_id"],
+            ["launches.id"],
+            name=op.f("fk_standup_away_launch_id_launches"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_standup_away")),
+        sa.UniqueConstraint(
+            "team_id", "user_id", "scope", name=op.f("uq_standup_away_team_id_user_id_scope")
+        ),
+    )
+    with op.batch_alter_table("standup_away", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_standup_away_team_id"), ["team_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("standup_away", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_standup_away_team_id"))
+    op.drop_table("standup_away")
+
     with op.batch_alter_table("standup_people", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_standup_people_team_id"))
     op.drop_table("standup_people")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
@@ -83,6 +84,8 @@ USAGE = (
     "• `/launch status <launch>` — the sign-off matrix, score and trend\n"
     "• `/launch standup <launch>` — run a readiness standup now\n"
     "• `/launch gonogo <launch>` — ask every function owner for Go / No-go\n"
+    "• `/launch away <from> <to> [launch]` — standups leave you alone then (dates as YYYY-MM-DD)\n"
+    "• `/launch back` — you're back before the end you gave\n"
     "A launch is found by its name or slug; close spellings work too."
 )
 
@@ -194,12 +197,23 @@ def summary_blocks(summary: Summary) -> list[Block]:
     if summary.silent:
         notes.append("No answer from " + ", ".join(user_mention(u) for u in summary.silent) + ".")
     else:
-        notes.append("Everyone answered.")
+        notes.append("Everyone asked answered." if summary.away else "Everyone answered.")
+    if summary.away:
+        notes.append("Away: " + ", ".join(away_label(u, d) for u, d in summary.away.items()) + ".")
     if summary.unowned:
         names = ", ".join(escape_mrkdwn(f.name) for f in summary.unowned)
         notes.append(f"No owner: {names} (asked of the launch owner {user_mention(launch.owner)}).")
     blocks.append(context(" ".join(notes)))
     return blocks
+
+
+def away_label(user_id: str, until: date | None) -> str:
+    """ "<@U1> (away until Fri 19 Mar)", or "(away)" when their Slack status gives no end."""
+    return (
+        f"{user_mention(user_id)} (away until {until:%a %d %b})"
+        if until
+        else f"{user_mention(user_id)} (away)"
+    )
 
 
 def summary_text(summary: Summary) -> str:
