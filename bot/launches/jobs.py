@@ -112,6 +112,37 @@ async def post_standup_summary(ctx: JobContext) -> dict[str, Any]:
     return {**posted, "score": summary.score}
 
 
+# Slack answers that mean the summary can no longer be edited; retrying will not change that.
+UNEDITABLE = {"message_not_found", "cant_update_message", "channel_not_found", "is_archived"}
+
+
+@job_handler(answers.SUMMARY_UPDATE_KIND)
+async def update_standup_summary(ctx: JobContext) -> dict[str, Any]:
+    """An answer came after the cut-off: redo the posted summary in place, marking what changed."""
+    run_id = int(ctx.job.payload["run_id"])
+    async with unit_of_work(ctx.session_factory) as session:
+        run = await session.get(StandupRun, run_id)
+        if run is None:
+            raise SkipJob("the run no longer exists")
+        if not (run.summary_channel and run.summary_ts):
+            # The cut-off job is posting it right now; the next attempt edits what it posted.
+            raise RuntimeError(f"the summary of run {run_id} is not posted yet")
+        summary = await summaries.close_run(session=session, run_id=run_id, now=ctx.now, rescore=True)
+        if isinstance(summary, str):
+            raise SkipJob(summary)
+        channel, ts = run.summary_channel, run.summary_ts
+        blocks, text = as_dicts(summary_blocks(summary)), summary_text(summary)
+    client = await ctx.client()
+    await pacer_for(ctx.runtime.http, ctx.job.team_id).wait("chat.update", channel=channel)
+    try:
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        if str(exc.response.get("error")) in UNEDITABLE:
+            raise SkipJob(f"the summary can no longer be edited: {exc.response.get('error')}") from exc
+        raise
+    return {"channel": channel, "ts": ts, "late": len(summary.late), "score": summary.score}
+
+
 @job_handler(answers.BLOCKED_KIND)
 async def alert_blocked(ctx: JobContext) -> dict[str, Any]:
     """DM the launch owner (and the area's owner) that a function is blocked."""

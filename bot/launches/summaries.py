@@ -27,6 +27,16 @@ from models.launch import (
 
 
 @dataclass(frozen=True)
+class LateAnswer:
+    """An answer given after the cut-off, which the posted summary then shows."""
+
+    function: str
+    status: str
+    user_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Summary:
     launch: Launch
     run: StandupRun
@@ -38,6 +48,7 @@ class Summary:
     unowned: list[LaunchFunction]
     away: dict[str, date | None]  # people not asked because they are away, and until when
     days_to_launch: int
+    late: list[LateAnswer] = field(default_factory=list)
 
 
 @dataclass
@@ -86,8 +97,11 @@ async def reminders_due(
     return run, launch, list(waiting.values())
 
 
-async def close_run(*, session: AsyncSession, run_id: int, now: datetime) -> Summary | str:
-    """Score the run and mark it closed; a run already closed returns its summary again."""
+async def close_run(
+    *, session: AsyncSession, run_id: int, now: datetime, rescore: bool = False
+) -> Summary | str:
+    """Score the run and mark it closed; a run already closed returns its summary again (scored
+    anew with `rescore`, for answers that came after the cut-off)."""
     run = await session.get(StandupRun, run_id, with_for_update=True)
     if run is None:
         return "the run no longer exists"
@@ -103,6 +117,8 @@ async def close_run(*, session: AsyncSession, run_id: int, now: datetime) -> Sum
         run.status = RunStatus.CLOSED
         run.closed_at = now
         launch.status = launch_status_after(launch.status, [f.status for f in functions])
+    elif rescore:
+        run.score = readiness_score(f.status for f in functions)
     answered = set(
         (
             await session.scalars(select(StandupResponse.function_id).where(StandupResponse.run_id == run.id))
@@ -125,7 +141,27 @@ async def close_run(*, session: AsyncSession, run_id: int, now: datetime) -> Sum
         unowned=[f for f in functions if not f.owner],
         away=away,
         days_to_launch=calendar.days_until(launch.target_date, now, calendar.zone_of(launch.timezone)),
+        late=await late_answers(session=session, run=run, functions=functions),
     )
+
+
+async def late_answers(
+    *, session: AsyncSession, run: StandupRun, functions: list[LaunchFunction]
+) -> list[LateAnswer]:
+    """The run's answers given after its cut-off, oldest first."""
+    if run.closed_at is None:
+        return []
+    names = {f.id: f.name for f in functions}
+    rows = await session.scalars(
+        select(StandupResponse)
+        .where(StandupResponse.run_id == run.id, StandupResponse.responded_at > run.closed_at)
+        .order_by(StandupResponse.responded_at, StandupResponse.id)
+    )
+    return [
+        LateAnswer(function=names[r.function_id], status=r.status, user_id=r.user_id, at=r.responded_at)
+        for r in rows
+        if r.function_id in names
+    ]
 
 
 async def away_of_run(

@@ -12,7 +12,7 @@ from bot.launches import calendar
 from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label, trend
 from bot.launches.standups import schedule_of
-from bot.launches.summaries import Summary
+from bot.launches.summaries import LateAnswer, Summary
 from bot.slack.blocks import context, plain, section, slack_date
 from models.launch import FunctionStatus, Launch, LaunchFunction, LaunchStatus
 
@@ -204,7 +204,19 @@ def summary_blocks(summary: Summary) -> list[Block]:
         names = ", ".join(escape_mrkdwn(f.name) for f in summary.unowned)
         notes.append(f"No owner: {names} (asked of the launch owner {user_mention(launch.owner)}).")
     blocks.append(context(" ".join(notes)))
+    if summary.late:
+        # A context block holds at most 10 elements; the latest changes are the news.
+        blocks.append(context(*(late_line(answer, launch) for answer in summary.late[-10:])))
     return blocks
+
+
+def late_line(answer: LateAnswer, launch: Launch) -> str:
+    """ ":pencil2: updated: QA → Done by <@U1> at 15:10" (Slack shows the time in each reader's zone)."""
+    local = answer.at.astimezone(calendar.zone_of(launch.timezone))
+    when = f"<!date^{int(answer.at.timestamp())}^{{time}}|{local:%H:%M}>"
+    label = STATUS_LOOK.get(answer.status, ("", answer.status))[1]
+    who = user_mention(answer.user_id)
+    return f":pencil2: updated: {escape_mrkdwn(answer.function)} → {label} by {who} at {when}"
 
 
 def away_label(user_id: str, until: date | None) -> str:
@@ -218,10 +230,17 @@ def away_label(user_id: str, until: date | None) -> str:
 
 def summary_text(summary: Summary) -> str:
     change = trend(summary.score, summary.previous_score)
-    return (
+    text = (
         f"Readiness standup for {escape_mrkdwn(summary.launch.name)}: {summary.score}/100 ({change.label}), "
         f"{plural(len(summary.blockers), 'blocker')}, {days_to_launch_label(summary.days_to_launch)}"
     )
+    if summary.late:
+        changes = ", ".join(
+            f"{escape_mrkdwn(a.function)} → {STATUS_LOOK.get(a.status, ('', a.status))[1]}"
+            for a in summary.late
+        )
+        text += f"; updated after the cut-off: {changes}"
+    return text
 
 
 def blocked_alert_text(

@@ -10,7 +10,7 @@ from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label
 from bot.launches.views.matrix import ANSWERS, STATUS_LOOK, LaunchId, launch_badge, status_badge
 from bot.slack.blocks import context, plain, section
-from models.launch import Launch, LaunchFunction, StandupResponse
+from models.launch import Launch, LaunchFunction, RunStatus, StandupResponse
 
 
 def answer_value(run_id: int | None, function_id: int) -> str:
@@ -81,6 +81,8 @@ def prompt_blocks(data: PromptData, *, reminder: bool = False) -> list[Block]:
         blocks.append(answer_buttons(function, run_id))
     if not data.functions:
         blocks.append(section("_You no longer own a function of this launch; nothing to answer._"))
+    if data.run is not None and data.run.status == RunStatus.CLOSED:
+        blocks.append(context(":memo: This standup's summary is posted; an answer now updates it."))
     blocks.append(
         context("Your answer updates the launch's sign-off matrix at once. Blocked alerts the launch owner.")
     )
