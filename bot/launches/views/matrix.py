@@ -292,7 +292,7 @@ def blocked_alert_blocks(
         user_id, name = contact
         buttons.append(
             ButtonElement(
-                text=plain(f"Message {name}"),
+                text=plain(f"Message {escape_mrkdwn(name)}"),
                 action_id=LaunchId.MESSAGE_OWNER,
                 url=dm_link(launch.team_id, user_id),
                 value=user_id,
