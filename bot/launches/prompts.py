@@ -136,6 +136,8 @@ async def plan_prompts(
     now: datetime,
 ) -> list[StandupPrompt]:
     """Give everyone `run` asks a prompt row at their moment, and queue a job for each moment."""
+    # The run's row first, as a prompt job does, so the two never wait on each other crosswise.
+    await session.execute(select(StandupRun.id).where(StandupRun.id == run.id).with_for_update())
     recipients = standup_recipients(await functions_of(session=session, launch_id=launch.id), launch)
     rows = {
         p.user_id: p
