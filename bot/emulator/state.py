@@ -97,10 +97,21 @@ class EmulatorState:
             "is_bot": is_bot,
             "is_admin": is_admin,
             "tz": tz,
-            "profile": {"email": email or f"{name}@example.com", "display_name": name},
+            "profile": {
+                "email": email or f"{name}@example.com",
+                "display_name": name,
+                "status_emoji": "",
+                "status_text": "",
+                "status_expiration": 0,
+            },
         }
         self.users[user_id] = user
         return user
+
+    def set_status(self, user_id: str, emoji: str = "", text: str = "", *, expiration: int = 0) -> None:
+        """What the person set as their Slack status (`status_expiration`: Unix time, 0 for never)."""
+        profile = self.users[user_id]["profile"]
+        profile.update(status_emoji=emoji, status_text=text, status_expiration=expiration)
 
     def add_channel(
         self, channel_id: str, name: str, *, members: list[str] | None = None, is_archived: bool = False

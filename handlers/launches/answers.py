@@ -83,7 +83,7 @@ async def _answer_status(
         )
         shown_run = await session.get(StandupRun, run_id) if run_id else None
         data = await answers.prompt_data(session=session, launch=launch, run=shown_run, user_id=user_id)
-    if outcome.alerted:
+    if outcome.alerted or outcome.summary_updated:
         context["runtime"].wake_scheduler()
     container = body.get("container") or {}
     if container.get("type") == "message":
@@ -176,13 +176,15 @@ async def submit_note(
             function, launch = await _answerable(
                 session, team_id=team_id, function_id=metadata.function_id, user_id=user_id
             )
-            await answers.record_answer(
+            outcome = await answers.record_answer(
                 session=session,
                 function=function,
                 status=function.status,
                 note=note,
                 by=user_id,
                 run_id=metadata.run_id,
+                # A note is context for an answer, not one: the owner is still reminded.
+                count_as_answer=False,
             )
             run = await session.get(StandupRun, metadata.run_id) if metadata.run_id else None
             data = await answers.prompt_data(session=session, launch=launch, run=run, user_id=user_id)
@@ -190,6 +192,8 @@ async def submit_note(
         await ack(response_action="errors", errors={LaunchId.NOTE_BLOCK: str(exc)})
         return
     await ack()
+    if outcome.summary_updated:
+        context["runtime"].wake_scheduler()
     if metadata.channel and metadata.ts:
         await client.chat_update(
             channel=metadata.channel,

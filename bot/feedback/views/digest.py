@@ -7,7 +7,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.core.text import escape_mrkdwn, truncate, user_mention
+from bot.core.text import escape_mrkdwn, plural, plural_noun, truncate, user_mention
 from bot.feedback.digest import DigestData
 from bot.feedback.themes import ThemeCounts
 from bot.feedback.views.common import KIND_LABELS, quote
@@ -64,7 +64,7 @@ def digest(data: DigestData) -> tuple[str, list[Block]]:
     blocks: list[Block] = [HeaderBlock(text=plain(title))]
     blocks.append(
         section(
-            f"*{data.total}* new item{'s' if data.total != 1 else ''} "
+            f"*{data.total}* new {plural_noun(data.total, 'item')} "
             f"({_delta(data.total, data.previous_total)} vs the week before: {data.previous_total})"
         )
     )
@@ -79,8 +79,8 @@ def digest(data: DigestData) -> tuple[str, list[Block]]:
         blocks.append(section("*By kind*\n" + kinds))
     if data.top_themes:
         lines = [
-            f"{i}. *{escape_mrkdwn(t.title)}* — {t.new_customers} new customer"
-            f"{'s' if t.new_customers != 1 else ''}, {t.items} new item{'s' if t.items != 1 else ''}"
+            f"{i}. *{escape_mrkdwn(t.title)}* — {plural(t.new_customers, 'new customer')}, "
+            f"{plural(t.items, 'new item')}"
             for i, t in enumerate(data.top_themes[:5], 1)
         ]
         blocks.append(section("*Top themes by new customers*\n" + "\n".join(lines)))
@@ -123,8 +123,8 @@ def home_followed_themes(rows: Sequence[tuple[str, str, ThemeCounts, datetime | 
         label = STATUS_LABELS.get(status, status)
         when = slack_date(updated, fallback="")
         lines.append(
-            f"• *{escape_mrkdwn(title)}* — {label}, {counts.items} items, {counts.customers} customers"
-            + (f" · {when}" if when else "")
+            f"• *{escape_mrkdwn(title)}* — {label}, {plural(counts.items, 'item')}, "
+            f"{plural(counts.customers, 'customer')}" + (f" · {when}" if when else "")
         )
     blocks.append(section("\n".join(lines)))
     return blocks
