@@ -111,6 +111,7 @@ async def test_equal_chart_uploads_once_and_known_uploads_are_shown_again(
     ("method", "fault"),
     [
         ("files.getUploadURLExternal", {"error": "missing_scope"}),
+        ("files.getUploadURLExternal", {"status": 503, "times": 3}),
         ("upload", {"status": 500, "times": 3}),
         ("files.completeUploadExternal", {"error": "internal_error"}),
     ],
@@ -127,7 +128,7 @@ async def test_failed_upload_leaves_the_chart_out_and_says_why(
         blocks, shown = await attach_charts(client, message(readiness_slot()), team_id=TEAM_ID)
     assert [b["type"] for b in as_dicts(blocks)] == ["section", "section"] and shown == {}
     (record,) = [r for r in caplog.records if "left the readiness chart out" in r.getMessage()]
-    reason = fault.get("error") or "status: 500"
+    reason = fault.get("error") or {500: "status: 500", 503: "HTTP 503"}[fault["status"]]
     assert reason in record.getMessage()
 
 

@@ -214,7 +214,7 @@ async def _readiness_history(
     session: AsyncSession,
     team_id: str,
     since: date | None,
-    until: date,
+    until: date | None,
     launch_ids: list[int] | None = None,
 ) -> dict[int, list[ReadinessPointOut]]:
     """Closed standups' scores per launch; a day with a manual and a scheduled run keeps the later."""
@@ -222,8 +222,9 @@ async def _readiness_history(
         StandupRun.team_id == team_id,
         StandupRun.status == RunStatus.CLOSED,
         StandupRun.score.is_not(None),
-        StandupRun.local_date <= until,
     ]
+    if until is not None:
+        conditions.append(StandupRun.local_date <= until)
     if since is not None:
         conditions.append(StandupRun.local_date >= since)
     if launch_ids is not None:
@@ -243,9 +244,9 @@ async def _readiness_history(
 
 
 async def readiness_histories(
-    *, session: AsyncSession, team_id: str, launch_ids: list[int], until: date
+    *, session: AsyncSession, team_id: str, launch_ids: list[int], until: date | None = None
 ) -> dict[int, list[ReadinessPointOut]]:
-    """Each launch's readiness at every closed standup up to `until`, oldest first (none: absent)."""
+    """Each launch's readiness at every closed standup (up to `until`), oldest first; none: absent."""
     if not launch_ids:
         return {}
     return await _readiness_history(

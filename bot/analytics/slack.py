@@ -24,7 +24,7 @@ from bot.core.uow import unit_of_work
 from bot.scheduler.jobs import keep_in_payload
 from bot.scheduler.registry import JobContext
 from bot.slack.blocks import as_dicts
-from bot.slack.files import UPLOAD_FAILURES, failure_reason, image_block, upload_file
+from bot.slack.files import UPLOAD_FAILURES, error_code, failure_reason, image_block, upload_file
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ async def send_with_charts(send: Callable[[list[dict[str, Any]]], Awaitable[T]],
         return await send(as_dicts(blocks))
     except SlackApiError as exc:
         charts = [b for b in blocks if isinstance(b, ImageBlock) and getattr(b, "slack_file", None)]
-        if exc.response.get("error") != "invalid_blocks" or not charts:
+        if error_code(exc) != "invalid_blocks" or not charts:
             raise
         log.warning(
             "Slack refused the message's %d chart(s) (invalid_blocks); sending it without", len(charts)

@@ -30,10 +30,16 @@ async def upload_file(client: AsyncWebClient, *, content: bytes, filename: str, 
     return str(completed["file"]["id"])
 
 
+def error_code(exc: SlackApiError) -> str | None:
+    """Slack's error code; None when the answer was not Slack's JSON (a 5xx page from a proxy)."""
+    data = getattr(exc.response, "data", None)
+    return str(data["error"]) if isinstance(data, dict) and data.get("error") else None
+
+
 def failure_reason(exc: BaseException) -> str:
     """Slack's error code, or what went wrong on the way to Slack."""
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        return error_code(exc) or f"HTTP {getattr(exc.response, 'status_code', '?')}"
     return str(exc) or type(exc).__name__
 
 
