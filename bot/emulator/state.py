@@ -64,6 +64,8 @@ class EmulatorState:
         self.reactions: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        # Files by id, from files.getUploadURLExternal on: name, length, content, completed, title.
+        self.files: dict[str, dict[str, Any]] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
@@ -227,6 +229,19 @@ class EmulatorState:
             return "is_archived"
         if not info["is_member"]:
             return "not_in_channel"
+        return None
+
+    def _blocks_error(self, blocks: Any) -> str | None:
+        """`invalid_blocks` when an image block names a file that is not a completed upload."""
+        for block in blocks if isinstance(blocks, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "image":
+                continue
+            slack_file = block.get("slack_file")
+            if not isinstance(slack_file, dict):
+                continue
+            found = self.files.get(str(slack_file.get("id", "")))
+            if found is None or not found["completed"] or not found["mimetype"].startswith("image/"):
+                return "invalid_blocks"
         return None
 
     def _find_message(self, channel: str, ts: str) -> dict[str, Any] | None:

@@ -11,6 +11,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
+from bot.analytics.queries import readiness_histories
+from bot.analytics.slack import attach_charts_once, send_with_charts
 from bot.core.pacing import pacer_for
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
@@ -18,6 +20,7 @@ from bot.launches import answers, calendar, people, prompt_jobs, standups, summa
 from bot.launches import gonogo as launch_gonogo
 from bot.launches.launches import LIVE_STATUSES, matrix
 from bot.launches.slack import display_name
+from bot.launches.views.charts import readiness_trend
 from bot.launches.views.gonogo import result_text, vote_blocks, vote_text
 from bot.launches.views.matrix import blocked_alert_blocks, blocked_alert_text, summary_blocks, summary_text
 from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
@@ -86,7 +89,7 @@ async def _post_to_launch(
 
 @job_handler(standups.CUTOFF_KIND)
 async def post_standup_summary(ctx: JobContext) -> dict[str, Any]:
-    """Close the run and post its summary to the launch channel, once."""
+    """Close the run and post its summary, with the readiness chart, to the launch channel, once."""
     run_id = int(ctx.job.payload["run_id"])
     async with unit_of_work(ctx.session_factory) as session:
         summary = await summaries.close_run(session=session, run_id=run_id, now=ctx.now)
@@ -94,17 +97,27 @@ async def post_standup_summary(ctx: JobContext) -> dict[str, Any]:
             raise SkipJob(summary)
         if summary.run.summary_ts:
             return {"channel": summary.run.summary_channel, "ts": summary.run.summary_ts}
-        blocks = as_dicts(summary_blocks(summary))
+        launch, today = summary.launch, summary.run.local_date
+        history = await readiness_histories(
+            session=session, team_id=launch.team_id, launch_ids=[launch.id], until=today
+        )
+        trend_chart = readiness_trend(launch=launch, history=history.get(launch.id, []), today=today)
+        blocks = summary_blocks(summary, trend_chart=trend_chart)
         text = summary_text(summary)
     client = await ctx.client()
-    posted = await _post_to_launch(
-        client,
-        launch=summary.launch,
-        key=f"standup-summary:{run_id}",
-        text=text,
-        blocks=blocks,
-        retried=ctx.job.attempts > 1,
-    )
+    attached = await attach_charts_once(ctx, client, blocks)
+
+    async def send(dicts: list[dict[str, Any]]) -> dict[str, str]:
+        return await _post_to_launch(
+            client,
+            launch=summary.launch,
+            key=f"standup-summary:{run_id}",
+            text=text,
+            blocks=dicts,
+            retried=ctx.job.attempts > 1,
+        )
+
+    posted = await send_with_charts(send, attached)
     async with unit_of_work(ctx.session_factory) as session:
         run = await session.get(StandupRun, run_id)
         if run is not None:

@@ -11,12 +11,14 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.analytics.queries import readiness_histories
 from bot.core.errors import UserError
 from bot.core.text import escape_mrkdwn
 from bot.core.uow import session_factory_of, slack_unit_of_work
 from bot.launches import answers
 from bot.launches import launches as launch_service
 from bot.launches.functions import get_function, pending_signoff
+from bot.launches.views.charts import readiness_sparklines
 from bot.launches.views.matrix import LaunchId
 from bot.launches.views.modals import NoteMetadata, note_modal
 from bot.launches.views.standup import (
@@ -113,7 +115,11 @@ async def refresh_home(context: AsyncBoltContext, *, user_id: str, team_id: str)
 async def my_launches(session: AsyncSession, team_id: str, user_id: str) -> list[Block]:
     launches = await launch_service.launches_involving(session=session, team_id=team_id, user_id=user_id)
     boards = [await launch_service.matrix(session=session, launch=launch) for launch in launches]
-    return my_launches_section(boards, user_id)
+    histories = await readiness_histories(
+        session=session, team_id=team_id, launch_ids=[launch.id for launch in launches]
+    )
+    sparklines = readiness_sparklines([(launch, histories.get(launch.id, [])) for launch in launches])
+    return [*my_launches_section(boards, user_id), *sparklines]
 
 
 @home_section("signoffs", title="My pending sign-offs", order=20)

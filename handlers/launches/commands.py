@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.analytics.queries import readiness_histories
+from bot.analytics.slack import attach_charts, has_charts
 from bot.core.errors import UserError
 from bot.core.text import channel_mention, escape_mrkdwn, plural
 from bot.core.uow import slack_unit_of_work
+from bot.launches import calendar, standups
 from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
-from bot.launches import standups
 from bot.launches.functions import functions_of, standup_recipients
+from bot.launches.views.charts import readiness_trend
 from bot.launches.views.gonogo import readiness_gap
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
@@ -26,7 +30,11 @@ SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo", "away", "back")
 
 
 async def launch_command(
-    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
 ) -> None:
     sub, rest = split_command(command.get("text"))
     if sub in HELP_WORDS or sub not in SUBCOMMANDS:
@@ -53,13 +61,19 @@ async def launch_command(
     except UserError as exc:
         await ack_ephemeral(ack, f":warning: {exc}")
         return
-    await ack_ephemeral(ack, text, blocks)
+    if blocks and has_charts(blocks):
+        # Drawing and uploading a chart can outlast Slack's 3 s: acknowledge, then answer.
+        await ack()
+        attached, _ = await attach_charts(client, blocks, team_id=command["team_id"])
+        await respond(text=text, blocks=as_dicts(attached), response_type="ephemeral")
+    else:
+        await ack_ephemeral(ack, text, as_dicts(blocks) if blocks else None)
     context["runtime"].wake_scheduler()
 
 
 async def _answer(
     sub: str, query: str, *, command: dict[str, Any], context: AsyncBoltContext
-) -> tuple[str, list[Any] | None]:
+) -> tuple[str, list[Block] | None]:
     team_id, user_id = command["team_id"], command["user_id"]
     now = utcnow()
     async with slack_unit_of_work(context) as session:
@@ -68,13 +82,18 @@ async def _answer(
             for launch in await launch_service.launches_by_target(session=session, team_id=team_id):
                 board = await launch_service.matrix(session=session, launch=launch, now=now)
                 rows.append((launch, board.score, board.days_to_launch))
-            return plural(len(rows), "live launch", "live launches"), as_dicts(launch_list_blocks(rows))
+            return plural(len(rows), "live launch", "live launches"), launch_list_blocks(rows)
         if not query:
             raise UserError(f"Say which launch, for example `/launch {sub} checkout-v2`.")
         launch = await launch_service.resolve_launch(session=session, team_id=team_id, query=query)
         if sub == "status":
             board = await launch_service.matrix(session=session, launch=launch, now=now)
-            return matrix_text(board), as_dicts(matrix_blocks(board))
+            today = calendar.local_date(now, calendar.zone_of(launch.timezone))
+            history = await readiness_histories(
+                session=session, team_id=team_id, launch_ids=[launch.id], until=today
+            )
+            trend_chart = readiness_trend(launch=launch, history=history.get(launch.id, []), today=today)
+            return matrix_text(board), matrix_blocks(board, trend_chart=trend_chart)
         if sub == "standup":
             run = await standups.start_manual_run(session=session, launch=launch, now=now, by=user_id)
             owners = standup_recipients(await functions_of(session=session, launch_id=launch.id), launch)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
+from bot.analytics.charts import feedback_by_area_chart, top_themes_chart
+from bot.analytics.slack import ChartSlot
 from bot.core.text import escape_mrkdwn, plural, plural_noun, truncate, user_mention
 from bot.feedback.digest import DigestData
 from bot.feedback.themes import ThemeCounts
@@ -58,8 +60,35 @@ def _delta(now: int, before: int) -> str:
     return f"+{now - before}" if now > before else f"−{before - now}"
 
 
+def _volume_chart(data: DigestData) -> list[Block]:
+    if not any(week.total for week in data.recent_weeks):
+        return []
+    weeks = len(data.recent_weeks)
+    return [
+        ChartSlot(
+            name="feedback_by_area",
+            title=f"Feedback per week by area, last {weeks} week{'s' if weeks != 1 else ''}",
+            draw=feedback_by_area_chart,
+            data={"weeks": data.recent_weeks, "names": data.area_names},
+        )
+    ]
+
+
+def _themes_chart(data: DigestData) -> list[Block]:
+    if not data.themes_by_customers:
+        return []
+    return [
+        ChartSlot(
+            name="top_themes",
+            title="Top themes by distinct customers (new: first asked this week)",
+            draw=top_themes_chart,
+            data={"themes": data.themes_by_customers},
+        )
+    ]
+
+
 def digest(data: DigestData) -> tuple[str, list[Block]]:
-    """The weekly feedback digest for FEEDBACK_CHANNEL."""
+    """The weekly feedback digest for FEEDBACK_CHANNEL, with chart slots beside its figures."""
     title = f"Feedback digest · {data.start_label} – {data.end_label}"
     blocks: list[Block] = [HeaderBlock(text=plain(title))]
     blocks.append(
@@ -74,6 +103,7 @@ def digest(data: DigestData) -> tuple[str, list[Block]]:
             for name, now, before in data.by_area[:15]
         ]
         blocks.append(section("*By area*\n" + "\n".join(lines)))
+    blocks.extend(_volume_chart(data))
     if data.by_kind:
         kinds = " · ".join(f"{KIND_LABELS.get(k, k)}: *{n}*" for k, n in data.by_kind)
         blocks.append(section("*By kind*\n" + kinds))
@@ -84,6 +114,7 @@ def digest(data: DigestData) -> tuple[str, list[Block]]:
             for i, t in enumerate(data.top_themes[:5], 1)
         ]
         blocks.append(section("*Top themes by new customers*\n" + "\n".join(lines)))
+    blocks.extend(_themes_chart(data))
     if data.critical:
         lines = []
         for text, area, permalink in data.critical[:10]:

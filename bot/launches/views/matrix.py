@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 
@@ -136,12 +137,13 @@ def score_line(score: int, label: str) -> str:
     return f"*Readiness:* {score}/100 · {label}"
 
 
-def matrix_blocks(matrix: Matrix) -> list[Block]:
-    """`/launch status`: the sign-off matrix with score, trend and days to launch."""
+def matrix_blocks(matrix: Matrix, *, trend_chart: Sequence[Block] = ()) -> list[Block]:
+    """`/launch status`: the sign-off matrix with score, trend (and its chart) and days to launch."""
     launch = matrix.launch
     blocks: list[Block] = [
         section(launch_heading(launch, matrix.days_to_launch)),
         section(score_line(matrix.score, matrix.trend.label)),
+        *trend_chart,
         DividerBlock(),
         *function_sections(matrix.functions),
     ]
@@ -172,8 +174,8 @@ def launch_list_blocks(rows: list[tuple[Launch, int, int]]) -> list[Block]:
     return blocks
 
 
-def summary_blocks(summary: Summary) -> list[Block]:
-    """The cut-off summary in the launch channel."""
+def summary_blocks(summary: Summary, *, trend_chart: Sequence[Block] = ()) -> list[Block]:
+    """The cut-off summary in the launch channel, with the readiness chart under the score."""
     launch = summary.launch
     change = trend(summary.score, summary.previous_score)
     blocks: list[Block] = [
@@ -182,6 +184,7 @@ def summary_blocks(summary: Summary) -> list[Block]:
             f"{summary.run.local_date:%a %d %b}\n"
             f"{score_line(summary.score, change.label)} · {days_to_launch_label(summary.days_to_launch)}"
         ),
+        *trend_chart,
         *function_sections(summary.functions, with_updated=False),
     ]
     if summary.blockers:
