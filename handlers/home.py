@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.analytics.slack import attach_charts, has_charts, send_with_charts
 from bot.core.db import SessionFactory
 from bot.core.uow import session_factory_of, unit_of_work
 from bot.home.views import home_view, section_unavailable
@@ -69,8 +70,17 @@ async def build_home(*, session_factory: SessionFactory, team_id: str, user_id: 
 async def publish_home(
     client: AsyncWebClient, *, session_factory: SessionFactory, team_id: str, user_id: str
 ) -> None:
+    """Build the tab, upload the charts its sections ask for (equal ones only once), publish it."""
     view = await build_home(session_factory=session_factory, team_id=team_id, user_id=user_id)
-    await client.views_publish(user_id=user_id, view=view)
+    blocks: list[Block] = list(view.blocks or [])
+    if has_charts(blocks):
+        blocks, _ = await attach_charts(client, blocks, team_id=team_id)
+        view.blocks = blocks
+
+    async def send(dicts: list[dict[str, Any]]) -> Any:
+        return await client.views_publish(user_id=user_id, view={**view.to_dict(), "blocks": dicts})
+
+    await send_with_charts(send, blocks)
 
 
 def team_of(body: dict[str, Any], context: AsyncBoltContext) -> str:

@@ -121,6 +121,8 @@ class StandupRun(TeamScoped, Base):
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.SCHEDULED)
     score: Mapped[int | None] = mapped_column(Integer)
     previous_score: Mapped[int | None] = mapped_column(Integer)
+    # When the summary is due: the cut-off after the last person's prompt.
+    cutoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     summary_channel: Mapped[str | None] = mapped_column(String(32))
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     skip_reason: Mapped[str | None] = mapped_column(String(200))
@@ -146,6 +148,57 @@ class StandupPrompt(TeamScoped, Base):
     error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When this person is asked: the standup time in their own timezone (`timezone`), and until
+    # when asking them still makes sense (the end of that day for them). Prompts due at the same
+    # moment go out together, by one job.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Set when its job starts sending: from then on the planner no longer moves `due_at`.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why this person was not asked (away), and until when they are away.
+    skip_reason: Mapped[str | None] = mapped_column(String(200))
+    away_until: Mapped[date | None] = mapped_column(Date)
+
+
+class StandupPerson(TeamScoped, Base):
+    """What Slack last said about a person standups ask: their timezone and their status.
+
+    A cache: read from `users.info` / `users.list` and trusted for a while (timezones for a day,
+    statuses for minutes), so that planning a standup asks Slack about nobody twice.
+    """
+
+    __tablename__ = "standup_people"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    status_emoji: Mapped[str] = mapped_column(String(100), default="")
+    status_text: Mapped[str] = mapped_column(String(200), default="")
+    status_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time Slack was asked, whether or not it answered.
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StandupAway(TeamScoped, Base):
+    """A period someone said they are away (`/launch away`): standups neither ask nor remind them.
+
+    `scope` is "all" or "launch:<id>", so each person has at most one period per scope and saying
+    it again (or Slack retrying the command) replaces it.
+    """
+
+    __tablename__ = "standup_away"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(32))
+    launch_id: Mapped[int | None] = mapped_column(ForeignKey("launches.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StandupResponse(TeamScoped, Base):

@@ -25,6 +25,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 import models
+from bot.analytics import charts
+from bot.analytics.slack import UPLOADED
 from bot.core.db import create_engine
 from bot.core.runtime import Runtime
 from bot.core.settings import Settings, load_settings
@@ -88,6 +90,13 @@ def fixed_clock(request: pytest.FixtureRequest, time_machine: time_machine.TimeM
     instant = _fixed_clock()
     if instant is not None and request.node.get_closest_marker("time_machine") is None:
         time_machine.move_to(instant, tick=True)
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_charts() -> None:
+    """Each test draws and uploads its charts afresh: no drawing or file id carries over."""
+    charts.CACHE.clear()
+    UPLOADED.clear()
 
 
 @pytest.fixture(scope="session")

@@ -21,3 +21,30 @@ def rendered(blocks: Any) -> str:
 
     walk(blocks)
     return "\n".join(found)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG, read from its header (IHDR is always the first chunk)."""
+    assert png.startswith(PNG_SIGNATURE) and png[12:16] == b"IHDR", "not a PNG"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def completed_uploads(emulator: Any) -> dict[str, bytes]:
+    """The bytes of each file that went through the whole upload flow, by file id, in order.
+
+    Each was announced (`files.getUploadURLExternal`), POSTed to its upload URL, and completed
+    (`files.completeUploadExternal`, which the emulator refuses unless every announced byte came).
+    """
+
+    def answers(method: str) -> list[dict[str, Any]]:
+        return [r for r in emulator.responses if r["method"] == method and r["ok"]]
+
+    announced = {r["file_id"] for r in answers("files.getUploadURLExternal")}
+    completed = [f["id"] for r in answers("files.completeUploadExternal") for f in r["files"]]
+    sent = {c["file_id"]: c["content"] for c in emulator.calls_to("upload")}
+    for file_id in completed:
+        assert file_id in announced and file_id in sent, f"{file_id} was completed without the earlier steps"
+    return {file_id: sent[file_id] for file_id in completed}

@@ -297,6 +297,38 @@ def test_window_bounds_are_whole_utc_days() -> None:
     assert (window.start, window.end) == (at(2025, 11, 3), at(2025, 11, 4))
 
 
+def test_an_exact_window_runs_between_its_instants_and_touches_their_weeks() -> None:
+    # A digest's week: Wednesday 10:30 in New York to the next Wednesday 10:30.
+    opens, closes = datetime(2025, 11, 5, 15, 30, tzinfo=UTC), datetime(2025, 11, 12, 15, 30, tzinfo=UTC)
+    window = Window.between(opens, closes)
+    assert (window.since, window.until, window.start, window.end) == (
+        date(2025, 11, 5),
+        date(2025, 11, 12),
+        opens,
+        closes,
+    )
+    assert list(window.weeks()) == [date(2025, 11, 3), date(2025, 11, 10)]
+    # Ending at midnight, its last day is the one before.
+    assert Window.between(opens, at(2025, 11, 12)).until == date(2025, 11, 11)
+
+
+async def test_an_exact_window_leaves_out_what_came_after_it(factory: SessionFactory) -> None:
+    export = Theme(team_id=TEAM, title="Bulk export")
+    await add(factory, export)
+    await add(
+        factory,
+        item(at(2025, 11, 3), theme_id=export.id, customer="Acme"),
+        item(at(2025, 11, 5, 12), theme_id=export.id, customer="Globex"),
+        item(at(2025, 11, 5, 18), theme_id=export.id, customer="Hooli"),  # after the window
+    )
+    window = Window.between(at(2025, 11, 4), at(2025, 11, 5, 15))
+    async with unit_of_work(factory) as session:
+        feedback = await queries.feedback_stats(session=session, team_id=TEAM, now=NOW, window=window)
+        (theme,) = await queries.theme_stats(session=session, team_id=TEAM, now=NOW, window=window)
+    assert [(w.week, w.total) for w in feedback.by_week] == [(date(2025, 11, 3), 1)]
+    assert (theme.items, theme.customers, theme.new_customers) == (2, 2, 1)
+
+
 @pytest.mark.parametrize(
     ("since", "until", "message"),
     [

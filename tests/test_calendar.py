@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -141,4 +142,30 @@ def test_schedule_is_described_for_people() -> None:
     assert (
         calendar.describe_schedule(berlin("DE"))
         == "Mon–Fri at 09:00 Europe/Berlin, skipping DE public holidays"
+    )
+
+
+def test_a_person_is_asked_at_the_standup_time_in_their_own_timezone() -> None:
+    berlin, tokyo, los_angeles = (ZoneInfo(z) for z in ("Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles"))
+    day = date(2027, 3, 15)  # the US is on summer time since Sunday, Europe not yet
+    assert calendar.person_prompt_at(day, time(9, 0), los_angeles, berlin) == datetime(
+        2027, 3, 15, 16, 0, tzinfo=UTC
+    )
+    assert calendar.person_prompt_at(day, time(9, 0), berlin, berlin) == datetime(
+        2027, 3, 15, 8, 0, tzinfo=UTC
+    )
+    assert calendar.person_prompt_at(day, time(9, 0), tokyo, berlin) == datetime(
+        2027, 3, 15, 0, 0, tzinfo=UTC
+    )
+
+
+def test_nobody_is_asked_before_the_launchs_day_has_begun() -> None:
+    tokyo, los_angeles = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Los_Angeles")
+    day = date(2027, 3, 17)
+    # 09:00 in Tokyo is Tuesday 17:00 in Los Angeles: wait for Wednesday 00:00 there (07:00 UTC).
+    due = calendar.person_prompt_at(day, time(9, 0), tokyo, los_angeles)
+    assert due == datetime(2027, 3, 17, 7, 0, tzinfo=UTC)
+    # Still Taro's Wednesday, so asking him makes sense until it ends.
+    assert calendar.person_expires_at(day, due, tokyo, los_angeles) == datetime(
+        2027, 3, 17, 15, 0, tzinfo=UTC
     )

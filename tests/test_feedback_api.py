@@ -245,7 +245,7 @@ async def test_app_home_shows_recent_feedback_in_my_areas_and_themes_i_follow(
     assert "Recent feedback in areas I own" in bob and "Invoices as PDF" in bob
     assert "Unrelated search item" not in bob
     alice = rendered(emulator.home_views["U0ALICE"]["blocks"])
-    assert "Themes I follow" in alice and "*PDF invoices* — open, 1 items, 0 customers" in alice
+    assert "Themes I follow" in alice and "*PDF invoices* — open, 1 item, 0 customers" in alice
 
 
 @pytest.mark.parametrize("strategy", ["collect", "window", "walk"])

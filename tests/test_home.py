@@ -167,4 +167,4 @@ def test_home_view_keeps_whole_sections_within_slacks_block_limit() -> None:
     assert len(blocks) <= HOME_BLOCK_LIMIT
     text = json.dumps(blocks)
     assert "*small*" in text and "*tail*" in text
-    assert "1 more section(s) did not fit" in text
+    assert "1 more section did not fit" in text and "(s)" not in text

@@ -181,7 +181,9 @@ async def test_list_and_status_with_fuzzy_lookup(
     await make_launch(
         runtime, emulator, name="Mobile offline mode", target_date=date.today() + timedelta(days=5)
     )
-    listed = dump((await slack.command("/launch", "list")).json()["blocks"])
+    answer = (await slack.command("/launch", "list")).json()
+    assert answer["text"] == "2 live launches"
+    listed = dump(answer["blocks"])
     assert listed.index("Mobile offline mode") < listed.index("Checkout v2")  # soonest first
     assert "5 days to launch" in listed
 
@@ -200,7 +202,7 @@ async def test_gonogo_vote_with_non_owner_and_all_go_makes_launch_ready(
 ) -> None:
     launch_id = await make_launch(runtime, emulator)
     answer = (await slack.command("/launch", "gonogo checkout")).json()
-    assert "Opened a go/no-go vote" in answer["text"]
+    assert "Opened a go/no-go vote" in answer["text"] and "voters: 3 function owners" in answer["text"]
     await run_jobs()
     (vote_post,) = emulator.calls_to("chat.postMessage", channel=LAUNCH_CHANNEL)
     assert "Go/no-go for Checkout v2" in dump(vote_post["blocks"])
@@ -237,7 +239,9 @@ async def test_gonogo_vote_with_non_owner_and_all_go_makes_launch_ready(
 
     await run_jobs()
     announcement = emulator.calls_to("chat.postMessage", channel=LAUNCH_CHANNEL)[-1]
-    assert "Result: Go" in announcement["text"] and "is ready" in announcement["text"]
+    # Everyone said Go while nothing is done: the result says so instead of "is ready".
+    assert "Result: Go" in announcement["text"] and "is ready" not in announcement["text"]
+    assert "Readiness is 0/100: Engineering, QA and Docs are not done" in announcement["text"]
     async with unit_of_work(runtime.session_factory) as session:
         launch = await session.get(Launch, launch_id)
         decision = await session.scalar(select(GoNoGoDecision).where(GoNoGoDecision.launch_id == launch_id))

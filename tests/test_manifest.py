@@ -47,10 +47,13 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "views_push": set(),
     "views_update": set(),
     "views_publish": set(),
+    "files_upload_v2": {"files:write"},
+    "files_getUploadURLExternal": {"files:write"},
+    "files_completeUploadExternal": {"files:write"},
 }
 SCOPES_BY_EVENT = {"app_mention": {"app_mentions:read"}, "reaction_added": {"reactions:read"}}
 _WEB_API_CALL = re.compile(
-    r"\.((?:auth|chat|conversations|users|usergroups|reactions|views|pins|bookmarks|team|files)_[A-Za-z]+)\("
+    r"\.((?:auth|chat|conversations|users|usergroups|reactions|views|pins|bookmarks|team|files)_[A-Za-z]+(?:_v2)?)\("
 )
 
 

@@ -9,113 +9,35 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
-from bot.emulator.state import BOT_USER_ID
 from bot.launches import answers, standups
-from bot.launches import launches as launch_service
-from bot.launches.functions import functions_of
 from bot.launches.jobs import plan_launch_work
-from bot.launches.schema import FunctionIn, LaunchIn
+from bot.launches.schema import FunctionIn
 from bot.ownership.areas import create_area
 from bot.ownership.schema import AreaIn
 from models import Job, JobStatus
 from models.base import utcnow
 from models.launch import Launch, LaunchFunction, RunStatus, StandupPrompt, StandupResponse, StandupRun
-
-TEAM = "T0SWITCH"
-LAUNCH_CHANNEL = "C0LAUNCH"
-OWNERS = {"Engineering": "U0BOB", "QA": "U0CAROL", "Docs": "U0DAVE"}
-SATURDAY = datetime(2026, 6, 6, 10, 0, tzinfo=UTC)
-
-
-async def make_launch(runtime: Runtime, emulator: SlackEmulator, **overrides: Any) -> int:
-    """A launch owned by Alice with three functions, in its own channel; returns its id."""
-    if LAUNCH_CHANNEL not in emulator.channels:
-        emulator.add_channel(LAUNCH_CHANNEL, "launch-checkout", members=[BOT_USER_ID])
-    created_at = overrides.pop("created_at", None)
-    now = overrides.pop("now", None)
-    values: dict[str, Any] = {
-        "name": "Checkout v2",
-        "target_date": date.today() + timedelta(days=20),
-        "owner": "U0ALICE",
-        "channel": LAUNCH_CHANNEL,
-        "functions": [FunctionIn(name=name, owner=owner) for name, owner in OWNERS.items()],
-        "timezone": "UTC",
-    }
-    values.update(overrides)
-    async with unit_of_work(runtime.session_factory) as session:
-        launch = await launch_service.create_launch(
-            session=session,
-            cache=runtime.area_cache,
-            team_id=TEAM,
-            data=LaunchIn(**values),
-            default_timezone="UTC",
-            created_by="U0ALICE",
-            now=now,
-        )
-        if created_at is not None:
-            launch.created_at = created_at
-        return launch.id
-
-
-async def make_due(runtime: Runtime, kind: str) -> None:
-    """Time passes: pending jobs of `kind` become due now."""
-    async with unit_of_work(runtime.session_factory) as session:
-        await session.execute(
-            update(Job)
-            .where(Job.kind == kind, Job.status == JobStatus.PENDING)
-            .values(run_at=utcnow() - timedelta(seconds=1))
-        )
-
-
-def dms_to(emulator: SlackEmulator, user: str) -> list[dict[str, Any]]:
-    return [c.args for c in emulator.calls_to("chat.postMessage") if c.args.get("channel") == user]
-
-
-def dm_message(emulator: SlackEmulator, user: str, index: int = -1) -> dict[str, Any]:
-    """The bot's DM to `user` as stored in Slack (for clicking its buttons)."""
-    return emulator.messages["D" + user[1:]][index]
-
-
-def button(message: dict[str, Any], action_prefix: str, function_id: int | None = None) -> dict[str, Any]:
-    for block in message["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id", "").startswith(action_prefix) and (
-                function_id is None or element.get("value", "").endswith(f":{function_id}")
-            ):
-                return dict(element)
-    raise AssertionError(
-        f"no {action_prefix} button in {json.dumps(message['blocks'], ensure_ascii=False)[:500]}"
-    )
-
-
-async def click(
-    slack: SlackSender, emulator: SlackEmulator, user: str, action_id: str, function_id: int, index: int = -1
-) -> Any:
-    message = dm_message(emulator, user, index)
-    found = button(message, action_id, function_id)
-    return await slack.block_action(
-        found["action_id"], found["value"], user=user, channel="D" + user[1:], message=message
-    )
-
-
-async def function_ids(runtime: Runtime, launch_id: int) -> dict[str, int]:
-    async with unit_of_work(runtime.session_factory) as session:
-        return {f.name: f.id for f in await functions_of(session=session, launch_id=launch_id)}
-
-
-async def rows(runtime: Runtime, model: Any, *where: Any) -> list[Any]:
-    async with unit_of_work(runtime.session_factory) as session:
-        return list((await session.scalars(select(model).where(*where))).all())
-
-
-def text_of(call: dict[str, Any]) -> str:
-    return json.dumps(call.get("blocks") or [], ensure_ascii=False) + str(call.get("text", ""))
+from tests.standup_helpers import (
+    LAUNCH_CHANNEL,
+    OWNERS,
+    SATURDAY,
+    TEAM,
+    button,
+    click,
+    dm_message,
+    dms_to,
+    function_ids,
+    make_due,
+    make_launch,
+    rows,
+    text_of,
+)
 
 
 # A Saturday: the weekday schedule plans no run of its own beside the one started by hand.
@@ -127,7 +49,8 @@ async def test_full_standup_cycle_with_reminder_and_summary(
     ids = await function_ids(runtime, launch_id)
 
     response = await slack.command("/launch", "standup checkout")
-    assert "Started a readiness standup" in response.json()["text"]
+    started = response.json()["text"]
+    assert "Started a readiness standup" in started and "a DM goes to 3 function owners now" in started
     await run_jobs()
     for user in OWNERS.values():
         (prompt,) = dms_to(emulator, user)
@@ -157,7 +80,7 @@ async def test_full_standup_cycle_with_reminder_and_summary(
     assert "Readiness standup" in text and "57/100" in text  # (70 + 100 + 0) / 3
     assert "first standup" in text and "No answer from <@U0DAVE>" in text
     assert "<@U0BOB>" not in text.split("No answer from")[1]
-    assert "20 days to launch" in text and "No blockers" in text
+    assert "20 days to launch" in text and "No blockers" in text and "0 blockers" in summary["text"]
     (run,) = await rows(runtime, StandupRun, StandupRun.launch_id == launch_id)
     assert (run.status, run.score, run.summary_channel) == (RunStatus.CLOSED, 57, LAUNCH_CHANNEL)
 
@@ -247,7 +170,9 @@ async def test_add_note_modal_saves_note_and_edits_the_dm(
     assert "<!channel>" not in json.dumps(edit["blocks"], ensure_ascii=False)
     (function,) = await rows(runtime, LaunchFunction, LaunchFunction.id == ids["Docs"])
     assert function.note == "Waiting on <!channel> screenshots"
-    assert len(await rows(runtime, StandupResponse, StandupResponse.function_id == ids["Docs"])) == 1
+    # A note alone is not an answer: the DM asks for a status, and nothing is recorded for the run.
+    assert "Pick a status to answer" in json.dumps(edit["blocks"], ensure_ascii=False)
+    assert not await rows(runtime, StandupResponse, StandupResponse.function_id == ids["Docs"])
 
 
 async def test_someone_else_cannot_answer_for_a_function(
@@ -278,10 +203,13 @@ async def test_missed_run_is_caught_up_today_and_older_one_skipped_with_log(
     emulator: SlackEmulator, runtime: Runtime, run_jobs: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = utcnow()
+    zone = _zone_where_it_is_about_one_pm(now)
+    for user in OWNERS.values():
+        emulator.users[user]["tz"] = zone  # everyone lives where the launch is
     launch_id = await make_launch(
         runtime,
         emulator,
-        timezone=_zone_where_it_is_about_one_pm(now),
+        timezone=zone,
         standup_time="10:00",
         standup_weekdays=[1, 2, 3, 4, 5, 6, 7],
         created_at=now - timedelta(days=5),
@@ -297,8 +225,12 @@ async def test_missed_run_is_caught_up_today_and_older_one_skipped_with_log(
     assert past[0].local_date == past[1].local_date - timedelta(days=1)
     for user in OWNERS.values():
         assert len(dms_to(emulator, user)) == 1  # today's prompt only
-    skipped = await rows(runtime, Job, Job.kind == standups.PROMPT_KIND, Job.status == JobStatus.SKIPPED)
-    assert [j.payload["run_id"] for j in skipped] == [past[0].id]
+    # Nobody is asked for the day that is over; today's prompts went out in one job.
+    prompt_jobs = await rows(runtime, Job, Job.kind == standups.PROMPT_KIND)
+    assert [(j.payload["run_id"], j.status) for j in prompt_jobs if j.run_at <= now] == [
+        (past[1].id, JobStatus.DONE)
+    ]
+    assert not await rows(runtime, StandupPrompt, StandupPrompt.run_id == past[0].id)
     assert "missed while no scheduler ran" in caplog.text
     # Tomorrow's run is planned ahead, not sent.
     assert [r.status for r in runs if r.scheduled_for > now] == [RunStatus.SCHEDULED]
@@ -320,11 +252,16 @@ async def test_planner_makes_one_run_per_occurrence_even_when_run_concurrently(
     runs = await rows(runtime, StandupRun, StandupRun.launch_id == launch_id)
     # From two days back (Monday's is older) to a day ahead: Tuesday, today and tomorrow.
     assert sorted(r.local_date for r in runs) == [date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 4)]
-    async with unit_of_work(runtime.session_factory) as session:
-        prompts = await session.scalar(
-            select(func.count()).select_from(Job).where(Job.kind == standups.PROMPT_KIND)
-        )
-    assert prompts == 3
+    # The owners live in UTC: Tuesday's 09:00 UTC has passed with their day (missed); today's and
+    # tomorrow's each get one row per owner and one job for the moment they share.
+    jobs = await rows(runtime, Job, Job.kind == standups.PROMPT_KIND)
+    assert sorted(j.run_at for j in jobs) == [
+        datetime(2026, 6, 3, 9, 0, tzinfo=UTC),
+        datetime(2026, 6, 4, 9, 0, tzinfo=UTC),
+    ]
+    prompts = await rows(runtime, StandupPrompt, StandupPrompt.run_id.in_([r.id for r in runs]))
+    assert len(prompts) == 6 and {p.user_id for p in prompts} == set(OWNERS.values())
+    assert {r.local_date: r.status for r in runs}[date(2026, 6, 2)] == RunStatus.MISSED
 
 
 async def test_holiday_and_weekend_get_no_run(emulator: SlackEmulator, runtime: Runtime) -> None:

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.analytics.schema import ReadinessPointOut, ThemeStatOut, WeekOut
+from bot.core.text import plural
 
 DPI = 200
 # 1200×600 px at 200 dpi: Slack shows it about 600 px wide, so text stays sharp on HiDPI screens.
@@ -262,17 +263,16 @@ def _target_phrase(target: date, today: date) -> str:
     days, on = (target - today).days, day_label(target, year=True)
     if days == 0:
         return f"Target date {on}, which is today"
-    word = "day" if abs(days) == 1 else "days"
-    when = f"in {days} {word}" if days > 0 else f"{-days} {word} ago"
+    when = f"in {plural(days, 'day')}" if days > 0 else f"{plural(-days, 'day')} ago"
     return f"Target date {on}, {when} (today is {day_label(today, year=True)})"
 
 
 def _weeks(count: int) -> str:
-    return f"{count} week{'s' if count != 1 else ''}"
+    return plural(count, "week")
 
 
 def _standups(count: int) -> str:
-    return f"{count} standup{'s' if count != 1 else ''}"
+    return plural(count, "standup")
 
 
 def _mark_day(axes: Axes, day: date, label: str, *, colour: str, style: str, top: bool) -> None:

@@ -69,6 +69,14 @@ def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
+def _window(since: date | None, until: date | None, window: Window | None) -> Window:
+    if window is not None:
+        return window
+    if since is None or until is None:
+        raise TypeError("give since and until, or a window")
+    return Window(since=since, until=until)
+
+
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
@@ -78,10 +86,19 @@ def _ranked(counts: dict[str, int]) -> dict[str, int]:
 
 
 async def feedback_stats(
-    *, session: AsyncSession, team_id: str, since: date, until: date, now: datetime
+    *,
+    session: AsyncSession,
+    team_id: str,
+    now: datetime,
+    since: date | None = None,
+    until: date | None = None,
+    window: Window | None = None,
 ) -> FeedbackStatsOut:
-    """Items per week, by kind and by area, and the critical ones, for every week of the window."""
-    window = Window(since=since, until=until)
+    """Items per week, by kind and by area, and the critical ones, for every week of the window.
+
+    The window is `since`–`until`, or `window` for exact bounds.
+    """
+    window = _window(since, until, window)
     week = week_of(Feedback.created_at, dialect=_dialect(session))
     critical = func.sum(case((Feedback.importance == Importance.CRITICAL, 1), else_=0))
     rows = await session.execute(
@@ -111,11 +128,25 @@ async def feedback_stats(
 
 
 async def theme_stats(
-    *, session: AsyncSession, team_id: str, since: date, until: date, now: datetime, limit: int = TOP_THEMES
+    *,
+    session: AsyncSession,
+    team_id: str,
+    now: datetime,
+    since: date | None = None,
+    until: date | None = None,
+    window: Window | None = None,
+    limit: int = TOP_THEMES,
 ) -> list[ThemeStatOut]:
-    """The themes with the most distinct customers, and how many of those first asked in the window."""
-    window = Window(since=since, until=until)
+    """The themes with the most distinct customers, and how many of those first asked in the window.
+
+    With an exact `window`, items logged after it ends are left out, so a past period's figures
+    stay as they were.
+    """
+    window = _window(since, until, window)
     customer = func.lower(Feedback.customer)
+    linked = [Feedback.team_id == team_id, Feedback.theme_id.is_not(None)]
+    if window.closes is not None:
+        linked.append(Feedback.created_at < window.closes)
     # One pass over the linked items: a row per (theme, customer), items without a customer
     # grouped under NULL, each with its item count and the customer's first item on the theme.
     per_customer = (
@@ -125,7 +156,7 @@ async def theme_stats(
             func.count().label("items"),
             func.min(Feedback.created_at).label("first_at"),
         )
-        .where(Feedback.team_id == team_id, Feedback.theme_id.is_not(None))
+        .where(*linked)
         .group_by(Feedback.theme_id, customer)
         .subquery()
     )
@@ -179,17 +210,28 @@ async def _launches_shown(*, session: AsyncSession, team_id: str, window: Window
 
 
 async def _readiness_history(
-    *, session: AsyncSession, team_id: str, window: Window
+    *,
+    session: AsyncSession,
+    team_id: str,
+    since: date | None,
+    until: date | None,
+    launch_ids: list[int] | None = None,
 ) -> dict[int, list[ReadinessPointOut]]:
     """Closed standups' scores per launch; a day with a manual and a scheduled run keeps the later."""
+    conditions = [
+        StandupRun.team_id == team_id,
+        StandupRun.status == RunStatus.CLOSED,
+        StandupRun.score.is_not(None),
+    ]
+    if until is not None:
+        conditions.append(StandupRun.local_date <= until)
+    if since is not None:
+        conditions.append(StandupRun.local_date >= since)
+    if launch_ids is not None:
+        conditions.append(StandupRun.launch_id.in_(launch_ids))
     rows = await session.execute(
         select(StandupRun.launch_id, StandupRun.local_date, StandupRun.score)
-        .where(
-            StandupRun.team_id == team_id,
-            StandupRun.status == RunStatus.CLOSED,
-            StandupRun.score.is_not(None),
-            StandupRun.local_date.between(window.since, window.until),
-        )
+        .where(*conditions)
         .order_by(StandupRun.launch_id, StandupRun.scheduled_for, StandupRun.id)
     )
     by_day: dict[int, dict[date, int]] = defaultdict(dict)
@@ -199,6 +241,23 @@ async def _readiness_history(
         launch_id: [ReadinessPointOut(date=d, score=s) for d, s in sorted(days.items())]
         for launch_id, days in by_day.items()
     }
+
+
+async def readiness_histories(
+    *, session: AsyncSession, team_id: str, launch_ids: list[int], until: date | None = None
+) -> dict[int, list[ReadinessPointOut]]:
+    """Each launch's readiness at every closed standup (up to `until`), oldest first; none: absent."""
+    if not launch_ids:
+        return {}
+    return await _readiness_history(
+        session=session, team_id=team_id, since=None, until=until, launch_ids=launch_ids
+    )
+
+
+async def area_names(*, session: AsyncSession, team_id: str) -> dict[str, str]:
+    """The workspace's area names by slug, to label charts."""
+    rows = await session.execute(select(Area.slug, Area.name).where(Area.team_id == team_id))
+    return {str(slug): str(name) for slug, name in rows}
 
 
 async def _prompt_answers(
@@ -242,7 +301,9 @@ async def launch_stats(
     """Per launch: readiness history and standup response rate; and the standups of all launches."""
     window = Window(since=since, until=until)
     launches = await _launches_shown(session=session, team_id=team_id, window=window)
-    history = await _readiness_history(session=session, team_id=team_id, window=window)
+    history = await _readiness_history(
+        session=session, team_id=team_id, since=window.since, until=window.until
+    )
     prompts = await _prompt_answers(session=session, team_id=team_id, window=window)
     asked: dict[int, int] = defaultdict(int)
     answered: dict[int, int] = defaultdict(int)

@@ -25,19 +25,31 @@ def monday_of(day: date) -> date:
 
 @dataclass(frozen=True)
 class Window:
-    """Whole UTC days from `since` to `until`, both included."""
+    """Whole UTC days from `since` to `until`, both included.
+
+    `opens` and `closes` narrow it to exact instants (a digest's week, a period that ended at
+    `closes`): the window is then [opens, closes), still touching the weeks from `since` to `until`.
+    """
 
     since: date
     until: date
+    opens: datetime | None = None
+    closes: datetime | None = None
+
+    @classmethod
+    def between(cls, opens: datetime, closes: datetime) -> Window:
+        """Exactly from `opens` (included) to `closes` (excluded)."""
+        last_day = (closes - timedelta(microseconds=1)).astimezone(UTC).date()
+        return cls(since=opens.astimezone(UTC).date(), until=last_day, opens=opens, closes=closes)
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.since, time.min, tzinfo=UTC)
+        return self.opens or datetime.combine(self.since, time.min, tzinfo=UTC)
 
     @property
     def end(self) -> datetime:
         """The first instant after the window (exclusive bound)."""
-        return datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
+        return self.closes or datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
 
     def weeks(self) -> Iterator[date]:
         """The Monday of every week the window touches, oldest first."""

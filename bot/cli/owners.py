@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from bot.core.text import plural
 from bot.ownership.importers.model import ImportFormat
 
 if TYPE_CHECKING:
@@ -142,10 +143,10 @@ def export_command(
     if file == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
-        typer.echo(f"exported {count} areas of {team_id}", err=True)
+        typer.echo(f"exported {plural(count, 'area')} of {team_id}", err=True)
         return
     _write_atomically(Path(file), text)
-    typer.echo(f"exported {count} areas of {team_id} to {file}")
+    typer.echo(f"exported {plural(count, 'area')} of {team_id} to {file}")
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -205,7 +206,7 @@ async def _team_id(runtime: Runtime, requested: str | None) -> str:
         teams = await known_team_ids(session=session)
     if len(teams) == 1:
         return teams[0]
-    found = f"the database holds {len(teams)} workspaces" if teams else "the database holds none"
+    found = f"the database holds {plural(len(teams), 'workspace')}" if teams else "the database holds none"
     raise UserError(f"cannot tell which workspace to use ({why}; {found}); pass --team T012AB3CD")
 
 

@@ -32,6 +32,29 @@ def truncate(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
+def plural_noun(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The noun for `count` things: "owner" for 1, "owners" otherwise (irregulars given)."""
+    return singular if count == 1 else (plural_form or singular + "s")
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """A count with its noun: "1 function owner", "4 function owners".
+
+    Irregular plurals are given: `plural(n, "live launch", "live launches")`.
+    """
+    return f"{count} {plural_noun(count, singular, plural_form)}"
+
+
+def and_list(items: list[str], *, limit: int = 6) -> str:
+    """ "QA", "Engineering and QA", "Engineering, QA and Docs"; past `limit`, "… and 3 more"."""
+    if len(items) > limit:
+        shown = items[: limit - 1]
+        return ", ".join(shown) + f" and {len(items) - len(shown)} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def user_mention(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_nobody_"
 

@@ -55,6 +55,8 @@ def render_blocks(blocks: list[dict[str, Any]]) -> list[str]:
             lines.append("  " + " ".join(_element_label(e) for e in block.get("elements", [])))
         elif kind == "divider":
             lines.append("  ───")
+        elif kind == "image":
+            lines.append(f"  [chart: {block.get('alt_text', '')}]")
         elif kind == "input":
             lines.append(f"  {(block.get('label') or {}).get('text', '')}: ____")
     return lines

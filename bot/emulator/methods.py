@@ -1,5 +1,7 @@
 """The Web API methods the emulator answers, each `_m_<method>` with Slack-shaped results and errors:
-auth.test, oauth.v2.access, api.test, chat.*, conversations.*, users.*, reactions.add, views.*."""
+auth.test, oauth.v2.access, api.test, chat.*, conversations.*, users.*, reactions.add, views.*
+(files.* of the upload flow are in `files`). Blocks whose image names a file that is not a
+completed upload are refused with `invalid_blocks`, as Slack does."""
 
 from __future__ import annotations
 
@@ -63,6 +65,8 @@ class WebApiMethods(EmulatorState):
             return {"ok": False, "error": error}
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if self._blocks_error(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         ts = self._next_ts()
         message = {
             "type": "message",
@@ -84,6 +88,8 @@ class WebApiMethods(EmulatorState):
         message = self._find_message(channel, str(args.get("ts", "")))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        if self._blocks_error(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         for key in ("text", "blocks", "metadata"):
             if key in args:
                 message[key] = args[key]
@@ -103,6 +109,8 @@ class WebApiMethods(EmulatorState):
             return {"ok": False, "error": "channel_not_found"}
         if str(args.get("user", "")) not in self.users:
             return {"ok": False, "error": "user_not_found"}
+        if self._blocks_error(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +229,8 @@ class WebApiMethods(EmulatorState):
     def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("trigger_id"):
             return {"ok": False, "error": "invalid_trigger_id"}
+        if self._blocks_error((args.get("view") or {}).get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         view_id = f"V{next(self._ids):08d}"
         view = {"id": view_id, **(args.get("view") or {})}
         self.views[view_id] = view
@@ -233,6 +243,8 @@ class WebApiMethods(EmulatorState):
         view_id = str(args.get("view_id", ""))
         if view_id not in self.views:
             return {"ok": False, "error": "not_found"}
+        if self._blocks_error((args.get("view") or {}).get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         self.views[view_id] = {"id": view_id, **(args.get("view") or {})}
         return {"ok": True, "view": self.views[view_id]}
 
@@ -240,5 +252,7 @@ class WebApiMethods(EmulatorState):
         user = str(args.get("user_id", ""))
         if user not in self.users:
             return {"ok": False, "error": "user_not_found"}
+        if self._blocks_error((args.get("view") or {}).get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         self.home_views[user] = args.get("view") or {}
         return {"ok": True, "view": {"id": f"VH{user}", **self.home_views[user]}}

@@ -6,8 +6,9 @@ as `channel_not_found`. It can also enforce Slack's per-method rate limits. The 
 the benchmarks point `SLACK_API_URL` at it.
 
 This module is the aiohttp app, the request handling and the faults and limits; `state` holds what
-the emulated Slack knows and the recorded calls, `methods` the Web API method handlers and
-`socket_mode` the Socket Mode connections.
+the emulated Slack knows and the recorded calls, `methods` the Web API method handlers, `files`
+the external upload flow (the POSTs to its upload URLs are recorded, and can be failed, as
+`upload` calls carrying the bytes) and `socket_mode` the Socket Mode connections.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from bot.emulator.files import FileMethods
 from bot.emulator.methods import WebApiMethods
 from bot.emulator.socket_mode import SocketMode
 from bot.emulator.state import Call
@@ -46,8 +48,12 @@ SLACK_TIER_LIMITS: dict[str, float] = {
     "views.open": 100.0,
     "views.update": 100.0,
     "views.publish": 100.0,
+    "files.getUploadURLExternal": 100.0,
+    "files.completeUploadExternal": 100.0,
 }
-JSON_ARGS = {"blocks", "attachments", "metadata", "view", "users", "user_ids"}
+JSON_ARGS = {"blocks", "attachments", "metadata", "view", "users", "user_ids", "files"}
+# The name calls to an upload URL are recorded (and can be failed) under.
+UPLOAD = "upload"
 # Methods whose answer depends on which token called them.
 TOKEN_AWARE_METHODS = {"auth.test", "apps.connections.open"}
 
@@ -98,7 +104,7 @@ class _TokenBucket:
         return (1.0 - self.tokens) / self.rate
 
 
-class SlackEmulator(WebApiMethods, SocketMode):
+class SlackEmulator(WebApiMethods, FileMethods, SocketMode):
     """In-process Slack Web API on a local port."""
 
     def __init__(self) -> None:
@@ -156,6 +162,7 @@ class SlackEmulator(WebApiMethods, SocketMode):
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_get("/link/", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -183,6 +190,32 @@ class SlackEmulator(WebApiMethods, SocketMode):
         self._record(Call("response_url", {"key": request.match_info["key"], **body}, None))
         return web.json_response({"ok": True})
 
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """The bytes of a file, POSTed raw or as the `file` field of a multipart form."""
+        file_id = request.match_info["file_id"]
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            field = form.get("file")
+            content = field.file.read() if isinstance(field, web.FileField) else str(field or "").encode()
+        else:
+            content = await request.read()
+        args = {"file_id": file_id, "length": len(content), "content": content}
+        self._record(Call(UPLOAD, args, None))
+        fault = self._take_fault(UPLOAD, args)
+        if fault is not None:
+            return self._fault_response(fault)
+        status, text = self.receive_upload(file_id, content)
+        return web.Response(status=status, text=text, content_type="text/plain")
+
+    def _fault_response(self, fault: Fault) -> web.Response:
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(int(math.ceil(fault.retry_after)))
+        if fault.status >= 500:
+            return web.Response(status=fault.status, text="upstream error", headers=headers)
+        error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
+        return web.json_response({"ok": False, "error": error}, status=fault.status, headers=headers)
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._read_args(request)
@@ -198,13 +231,7 @@ class SlackEmulator(WebApiMethods, SocketMode):
 
         fault = self._take_fault(method, args)
         if fault is not None:
-            headers = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = str(int(math.ceil(fault.retry_after)))
-            if fault.status >= 500:
-                return web.Response(status=fault.status, text="upstream error", headers=headers)
-            error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
-            return web.json_response({"ok": False, "error": error}, status=fault.status, headers=headers)
+            return self._fault_response(fault)
 
         if self.rate_limited:
             wait = self._throttle(method, args)
@@ -230,13 +257,18 @@ class SlackEmulator(WebApiMethods, SocketMode):
 
     async def _read_args(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
-        args: dict[str, Any] = dict(request.query)
-        if not raw:
-            return args
-        if request.content_type == "application/json":
-            args.update(json.loads(raw))
-            return args
-        for key, value in parse_qsl(raw.decode(), keep_blank_values=True):
+        # Arguments come in the query string (slack_sdk's `params`), a form body or a JSON body.
+        pairs = list(request.query.items())
+        if raw and request.content_type == "application/json":
+            return {**self._decoded(pairs), **json.loads(raw)}
+        if raw:
+            pairs += parse_qsl(raw.decode(), keep_blank_values=True)
+        return self._decoded(pairs)
+
+    @staticmethod
+    def _decoded(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for key, value in pairs:
             if key in JSON_ARGS and value[:1] in "[{":
                 args[key] = json.loads(value)
             else:

@@ -64,6 +64,8 @@ class EmulatorState:
         self.reactions: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
+        # Files by id, from files.getUploadURLExternal on: name, length, content, completed, title.
+        self.files: dict[str, dict[str, Any]] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
@@ -97,10 +99,21 @@ class EmulatorState:
             "is_bot": is_bot,
             "is_admin": is_admin,
             "tz": tz,
-            "profile": {"email": email or f"{name}@example.com", "display_name": name},
+            "profile": {
+                "email": email or f"{name}@example.com",
+                "display_name": name,
+                "status_emoji": "",
+                "status_text": "",
+                "status_expiration": 0,
+            },
         }
         self.users[user_id] = user
         return user
+
+    def set_status(self, user_id: str, emoji: str = "", text: str = "", *, expiration: int = 0) -> None:
+        """What the person set as their Slack status (`status_expiration`: Unix time, 0 for never)."""
+        profile = self.users[user_id]["profile"]
+        profile.update(status_emoji=emoji, status_text=text, status_expiration=expiration)
 
     def add_channel(
         self, channel_id: str, name: str, *, members: list[str] | None = None, is_archived: bool = False
@@ -216,6 +229,19 @@ class EmulatorState:
             return "is_archived"
         if not info["is_member"]:
             return "not_in_channel"
+        return None
+
+    def _blocks_error(self, blocks: Any) -> str | None:
+        """`invalid_blocks` when an image block names a file that is not a completed upload."""
+        for block in blocks if isinstance(blocks, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "image":
+                continue
+            slack_file = block.get("slack_file")
+            if not isinstance(slack_file, dict):
+                continue
+            found = self.files.get(str(slack_file.get("id", "")))
+            if found is None or not found["completed"] or not found["mimetype"].startswith("image/"):
+                return "invalid_blocks"
         return None
 
     def _find_message(self, channel: str, ts: str) -> dict[str, Any] | None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.analytics.queries import area_names, feedback_stats, theme_stats
+from bot.analytics.schema import ThemeStatOut, WeekOut
+from bot.analytics.window import Window, default_window
 from models import Area, Feedback, Theme
 from models.feedback import Importance
 
@@ -33,6 +36,11 @@ class DigestData:
     top_themes: Sequence[DigestThemeLine]
     critical: Sequence[tuple[str, str | None, str | None]]  # (text, area name, permalink)
     shipped: Sequence[str]
+    # For the charts: feedback per week by area over the weeks up to the period's end, the area
+    # names by slug, and the themes with the most customers (new ones: first asked this period).
+    recent_weeks: Sequence[WeekOut] = ()
+    area_names: Mapping[str, str] = field(default_factory=dict)
+    themes_by_customers: Sequence[ThemeStatOut] = ()
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -40,6 +48,8 @@ DIGEST_KIND = "feedback.digest"
 NO_AREA = "No area"
 # A digest missed while no scheduler ran is still worth posting this long after it was due.
 DIGEST_GRACE = timedelta(days=2)
+CHART_WEEKS = 8
+CHART_THEMES = 8
 
 
 def next_digest_at(now: datetime, *, timezone: str, day: str, at: str) -> datetime:
@@ -134,6 +144,24 @@ async def _top_themes(
     ]
 
 
+async def _chart_figures(
+    *, session: AsyncSession, team_id: str, start: datetime, end: datetime
+) -> tuple[list[WeekOut], dict[str, str], list[ThemeStatOut]]:
+    """The figures the digest's charts draw, none of them counting what was logged after `end`."""
+    last_day = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    weeks = default_window(today=last_day, weeks=CHART_WEEKS)
+    recent = await feedback_stats(
+        session=session,
+        team_id=team_id,
+        now=end,
+        window=Window(since=weeks.since, until=weeks.until, closes=end),
+    )
+    themes = await theme_stats(
+        session=session, team_id=team_id, now=end, window=Window.between(start, end), limit=CHART_THEMES
+    )
+    return recent.by_week, await area_names(session=session, team_id=team_id), themes
+
+
 async def build_digest(
     *, session: AsyncSession, team_id: str, start: datetime, end: datetime, timezone: str
 ) -> DigestData:
@@ -175,6 +203,7 @@ async def build_digest(
         )
     ).all()
     zone = ZoneInfo(timezone)
+    recent, names, themes = await _chart_figures(session=session, team_id=team_id, start=start, end=end)
     return DigestData(
         start_label=f"{start.astimezone(zone):%a %d %b}",
         end_label=f"{(end - timedelta(seconds=1)).astimezone(zone):%a %d %b %Y}",
@@ -185,4 +214,7 @@ async def build_digest(
         top_themes=await _top_themes(session=session, team_id=team_id, start=start, end=end),
         critical=[(str(text), area, link) for text, area, link in critical],
         shipped=list(shipped),
+        recent_weeks=recent,
+        area_names=names,
+        themes_by_customers=themes,
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 
+from bot.analytics.slack import attach_charts_once, send_with_charts
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
 from bot.feedback.capture import CRITICAL_KIND, MARK_KIND
@@ -226,7 +227,7 @@ async def plan_digests(runtime: Runtime, now: datetime) -> None:
 
 @job_handler(DIGEST_KIND)
 async def post_digest(ctx: JobContext) -> dict[str, Any]:
-    """Post one period's digest to FEEDBACK_CHANNEL."""
+    """Post one period's digest to FEEDBACK_CHANNEL, its charts uploaded once however often it is tried."""
     channel = ctx.settings.feedback_channel
     if not channel:
         raise SkipJob("FEEDBACK_CHANNEL is not set")
@@ -242,11 +243,16 @@ async def post_digest(ctx: JobContext) -> dict[str, Any]:
         )
     text, blocks = digest(data)
     client = await ctx.client()
-    return await post_once(
-        client,
-        channel=channel,
-        key=f"{DIGEST_KIND}:{ctx.job.dedupe_key}",
-        text=text,
-        blocks=as_dicts(blocks),
-        maybe_posted=ctx.job.attempts > 1,
-    )
+    attached = await attach_charts_once(ctx, client, blocks)
+
+    async def send(dicts: list[dict[str, Any]]) -> dict[str, str]:
+        return await post_once(
+            client,
+            channel=channel,
+            key=f"{DIGEST_KIND}:{ctx.job.dedupe_key}",
+            text=text,
+            blocks=dicts,
+            maybe_posted=ctx.job.attempts > 1,
+        )
+
+    return await send_with_charts(send, attached)

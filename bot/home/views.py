@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 from slack_sdk.models.views import View
 
+from bot.core.text import plural
 from bot.slack.blocks import context, plain
 
 # Slack refuses a Home tab with more than 100 blocks.
@@ -30,7 +31,7 @@ def home_view(sections: list[list[Block]]) -> View:
         blocks.append(DividerBlock())
         blocks.extend(section_blocks)
     if left_out:
-        blocks.append(context(f"{left_out} more section(s) did not fit on this page."))
+        blocks.append(context(f"{plural(left_out, 'more section')} did not fit on this page."))
     return View(type="home", blocks=blocks)
 
 

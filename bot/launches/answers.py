@@ -4,14 +4,15 @@ the alert a new blocker raises."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.launches import calendar
 from bot.launches._common import dialect_insert
-from bot.launches.functions import StatusChange, functions_of, set_function_status
+from bot.launches.functions import StatusChange, answerer_of, functions_of, set_function_status
 from bot.launches.readiness import launch_status_after
 from bot.launches.standups import open_run
 from bot.scheduler.jobs import enqueue
@@ -28,6 +29,9 @@ from models.launch import (
 )
 
 BLOCKED_KIND = "launch.blocked_alert"
+SUMMARY_UPDATE_KIND = "launch.standup_summary_update"
+# An answer this long after a standup's cut-off still updates its posted summary.
+LATE_WINDOW = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class AnswerOutcome:
     run: StandupRun | None
     launch: Launch
     alerted: bool
+    summary_updated: bool = False  # an answer after the cut-off: the posted summary is redone
 
 
 async def record_prompt(
@@ -110,9 +115,7 @@ async def prompt_data_for(
             launch=launch,
             run=run,
             user_id=user_id,
-            functions=[
-                f for f in functions if f.owner == user_id or (f.owner is None and launch.owner == user_id)
-            ],
+            functions=[f for f in functions if answerer_of(f, launch) == user_id],
             responses=responses,
             days_to_launch=days,
         )
@@ -132,15 +135,16 @@ async def record_answer(
 ) -> AnswerOutcome:
     """A function's new status (and note) from a DM button, App Home, the note modal or the API.
 
-    Counts as this standup's answer while a run is open; a Blocked that is new alerts the launch
-    owner (and the area owner) through the job queue, keyed by the change so it goes out once.
+    Counts as this standup's answer while a run is open, unless `count_as_answer` is False (a note
+    alone, or a change from the API): then only an answer already given takes the new note. A
+    Blocked that is new alerts the launch owner (and the area owner) through the job queue, keyed
+    by the change so it goes out once.
     """
     launch = await session.get(Launch, function.launch_id)
     assert launch is not None
     change = await set_function_status(session=session, function=function, status=status, by=by, note=note)
-    run = await session.get(StandupRun, run_id) if run_id else None
-    if run is None or run.status != RunStatus.OPEN or run.launch_id != launch.id:
-        run = await open_run(session=session, launch_id=launch.id)
+    run = await answered_run(session=session, launch=launch, run_id=run_id, now=utcnow())
+    touched: Any = None
     if run is not None and count_as_answer:
         excluded = dialect_insert(session)(StandupResponse).excluded
         statement = dialect_insert(session)(StandupResponse).values(
@@ -152,7 +156,7 @@ async def record_answer(
             note=function.note,
             responded_at=utcnow(),
         )
-        await session.execute(
+        touched = await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[StandupResponse.run_id, StandupResponse.function_id],
                 set_={
@@ -163,6 +167,23 @@ async def record_answer(
                 },
                 where=(StandupResponse.status != excluded.status) | (StandupResponse.note != excluded.note),
             )
+        )
+    elif run is not None:
+        touched = await session.execute(
+            update(StandupResponse)
+            .where(StandupResponse.run_id == run.id, StandupResponse.function_id == function.id)
+            .values(note=function.note)
+            .execution_options(synchronize_session=False)
+        )
+    summary_updated = False
+    rows_changed = int(getattr(touched, "rowcount", 0) or 0)
+    if run is not None and run.status == RunStatus.CLOSED and rows_changed:
+        summary_updated = await enqueue(
+            session=session,
+            team_id=function.team_id,
+            kind=SUMMARY_UPDATE_KIND,
+            key=f"{run.id}:{function.id}:{function.version}",
+            payload={"run_id": run.id},
         )
     alerted = False
     if change.changed:
@@ -176,7 +197,34 @@ async def record_answer(
                 key=f"{function.id}:{function.version}",
                 payload={"function_id": function.id, "version": function.version, "by": by},
             )
-    return AnswerOutcome(change=change, run=run, launch=launch, alerted=alerted)
+    return AnswerOutcome(
+        change=change, run=run, launch=launch, alerted=alerted, summary_updated=summary_updated
+    )
+
+
+async def answered_run(
+    *, session: AsyncSession, launch: Launch, run_id: int | None, now: datetime
+) -> StandupRun | None:
+    """The run an answer counts for: the one its DM belongs to while open, else the launch's open
+    run, else (an answer after the cut-off) the run just closed, when its summary is recent."""
+    given = await session.get(StandupRun, run_id) if run_id else None
+    if given is not None and given.launch_id != launch.id:
+        given = None
+    if given is not None and given.status == RunStatus.OPEN:
+        return given
+    running = await open_run(session=session, launch_id=launch.id)
+    if running is not None:
+        return running
+    if given is None:
+        given = await session.scalar(
+            select(StandupRun)
+            .where(StandupRun.launch_id == launch.id, StandupRun.status == RunStatus.CLOSED)
+            .order_by(StandupRun.closed_at.desc(), StandupRun.id.desc())
+            .limit(1)
+        )
+    if given is None or given.status != RunStatus.CLOSED or given.closed_at is None:
+        return None
+    return given if given.closed_at >= now - LATE_WINDOW else None
 
 
 def may_answer(*, function: LaunchFunction, launch: Launch, user_id: str) -> bool:

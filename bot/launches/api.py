@@ -85,7 +85,7 @@ class StandupRunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    scheduled_for: datetime
+    scheduled_for: datetime = Field(description="The standup time in the launch's timezone.")
     local_date: date
     trigger: str = Field(description="schedule or manual.")
     status: str = Field(description="scheduled, open, closed, skipped or missed.")
@@ -95,6 +95,9 @@ class StandupRunOut(BaseModel):
     skip_reason: str | None
     prompted_at: datetime | None
     reminded_at: datetime | None
+    cutoff_at: datetime | None = Field(
+        default=None, description="When the summary is due: the cut-off after the last person's prompt."
+    )
     closed_at: datetime | None
     summary_channel: str | None
     summary_ts: str | None

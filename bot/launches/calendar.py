@@ -121,6 +121,24 @@ def local_date(moment: datetime, zone: zoneinfo.ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
+def person_prompt_at(
+    day: date, at: time, person_zone: zoneinfo.ZoneInfo, launch_zone: zoneinfo.ZoneInfo
+) -> datetime:
+    """When a person is asked for the standup of the launch's `day`: `at` on `day` in their own
+    timezone, but never before `day` has begun where the launch is (someone far east of the launch
+    would otherwise be asked on the launch's previous day)."""
+    return max(local_moment(day, at, person_zone), local_moment(day, time(0, 0), launch_zone))
+
+
+def person_expires_at(
+    day: date, prompt_at: datetime, person_zone: zoneinfo.ZoneInfo, launch_zone: zoneinfo.ZoneInfo
+) -> datetime:
+    """Past this moment asking a person is no longer meaningful: the end of `day` for them (or, when
+    they are asked after their own day ended, the end of the launch's)."""
+    end = end_of_local_day(day, person_zone)
+    return end if end > prompt_at else max(end_of_local_day(day, launch_zone), prompt_at + timedelta(hours=1))
+
+
 def occurrence_on(schedule: Schedule, day: date) -> Occurrence:
     zone = schedule.zone
     return Occurrence(

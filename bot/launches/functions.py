@@ -237,5 +237,15 @@ async def delete_function(*, session: AsyncSession, function: LaunchFunction) ->
     await session.flush()
 
 
+def answerer_of(function: LaunchFunction, launch: Launch) -> str:
+    """Who is asked for a function in standups: its owner, or the launch owner when it has none."""
+    return function.owner or launch.owner
+
+
+def standup_recipients(functions: list[LaunchFunction], launch: Launch) -> list[str]:
+    """Everyone a standup of `launch` asks, once each."""
+    return sorted({answerer_of(f, launch) for f in functions})
+
+
 def pending_signoff(function: LaunchFunction) -> bool:
     return function.status != FunctionStatus.DONE

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.core.text import plural
 from models.launch import FunctionStatus, LaunchStatus
 
 # How much each status counts towards being ready. "Blocked" counts like "not started": the work
@@ -22,6 +23,8 @@ STATUS_POINTS: dict[str, int] = {
 }
 # Below this change the trend reads "steady" rather than a move.
 STEADY_BAND = 2
+# A go/no-go held below this score says the sign-off matrix disagrees with a Go.
+READY_SCORE = 80
 
 
 @dataclass(frozen=True)
@@ -95,4 +98,4 @@ def days_to_launch_label(days: int) -> str:
         return "launch is tomorrow"
     if days == 0:
         return "launch is today"
-    return f"target date passed {-days} day{'s' if days < -1 else ''} ago"
+    return f"target date passed {plural(-days, 'day')} ago"

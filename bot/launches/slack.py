@@ -38,6 +38,21 @@ async def check_users(client: AsyncWebClient, user_ids: list[str]) -> None:
             raise UserError(f"`{user_id}` is a bot; launch and function owners must be people.")
 
 
+async def display_name(client: AsyncWebClient, user_id: str) -> str | None:
+    """What Slack shows as a person's name, or None when Slack cannot say."""
+    try:
+        answer = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        log.info("users.info for %s failed: %s", user_id, exc.response.get("error"))
+        return None
+    user = answer.get("user") or {}
+    profile = user.get("profile") or {}
+    name = (
+        profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
+    )
+    return str(name) if name else None
+
+
 async def create_launch_channel(client: AsyncWebClient, *, slug: str, attempts: int = 5) -> tuple[str, str]:
     """Create #launch-<slug> (or #launch-<slug>-2, … when taken); returns (id, name)."""
     for attempt in range(attempts):

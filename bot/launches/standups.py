@@ -1,5 +1,6 @@
 """Readiness standups: one run per launch per scheduled occurrence, planned, caught up or skipped,
-then opened for answers (DMs and answers: `answers`; the cut-off summary: `summaries`)."""
+then opened for answers as each person's prompt falls due (when each person is asked: `prompts`;
+DMs and answers: `answers`; the cut-off summary: `summaries`)."""
 
 from __future__ import annotations
 
@@ -12,35 +13,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
 from bot.core.text import escape_mrkdwn
-from bot.launches import calendar
+from bot.launches import calendar, prompts
 from bot.launches._common import dialect_insert
-from bot.launches.functions import functions_of
+from bot.launches.functions import functions_of, standup_recipients
 from bot.launches.launches import LIVE_STATUSES
+from bot.launches.prompts import CUTOFF_KIND, PROMPT_KIND, REMINDER_GRACE, REMINDER_KIND
 from bot.scheduler.jobs import enqueue
 from models.base import utcnow
-from models.launch import Launch, RunStatus, RunTrigger, StandupPrompt, StandupRun
+from models.launch import Launch, RunStatus, RunTrigger, StandupPerson, StandupPrompt, StandupRun
 
 log = logging.getLogger(__name__)
 
-PROMPT_KIND = "launch.standup_prompt"
-REMINDER_KIND = "launch.standup_reminder"
-CUTOFF_KIND = "launch.standup_cutoff"
+__all__ = ["CUTOFF_KIND", "PROMPT_KIND", "REMINDER_KIND"]
 # Runs are planned this far ahead (so upcoming work is visible) and looked for this far back
 # (so a run missed while no scheduler ran is either caught up today or skipped with a log line).
 PLAN_AHEAD = timedelta(hours=24)
 LOOK_BACK = timedelta(days=2)
-# A summary that could not be posted at the cut-off is still worth posting within this time.
-SUMMARY_GRACE = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
-class RunStart:
-    """What the prompt job needs: the launch, the run, and whom to prompt."""
+class Batch:
+    """What one prompt job sends: the people of a run whose prompt is due at one moment."""
 
     launch: Launch
     run: StandupRun
-    recipients: list[str]
-    pending: list[str]  # recipients whose DM was not recorded as sent yet
+    due: datetime
+    users: list[str]  # not sent yet (a retried job lists again whom it had not recorded)
 
 
 def schedule_of(launch: Launch) -> calendar.Schedule:
@@ -54,10 +52,11 @@ def schedule_of(launch: Launch) -> calendar.Schedule:
 
 
 async def plan_runs(*, session: AsyncSession, launch: Launch, now: datetime) -> list[StandupRun]:
-    """Create the runs of `launch` due between two days ago and a day ahead, each with its prompt job.
+    """Create the runs of `launch` due between two days ago and a day ahead (whom each asks, and
+    when, is `prompts.plan_prompts`).
 
-    The (launch, scheduled_for) unique constraint and the job key make this safe to run on every
-    tick of every scheduler at once: each occurrence gets exactly one run and one prompt.
+    The (launch, scheduled_for) unique constraint makes this safe to run on every tick of every
+    scheduler at once: each occurrence gets exactly one run.
     """
     if not launch.standups_enabled or launch.status not in LIVE_STATUSES:
         return []
@@ -104,19 +103,46 @@ async def plan_runs(*, session: AsyncSession, launch: Launch, now: datetime) -> 
                 StandupRun.launch_id == launch.id, StandupRun.scheduled_for == occurrence.scheduled_for
             )
         )
-        if run is None:
-            continue
-        await enqueue(
-            session=session,
-            team_id=launch.team_id,
-            kind=PROMPT_KIND,
-            key=str(run.id),
-            run_at=run.scheduled_for,
-            expires_at=run.expires_at,
-            payload={"run_id": run.id},
-        )
-        planned.append(run)
+        if run is not None:
+            planned.append(run)
     return planned
+
+
+async def active_runs(*, session: AsyncSession, launch: Launch, now: datetime) -> list[StandupRun]:
+    """The launch's runs still to ask people in: planned or open, their last day not over."""
+    query = select(StandupRun).where(
+        StandupRun.launch_id == launch.id,
+        StandupRun.status.in_([RunStatus.SCHEDULED, RunStatus.OPEN]),
+        StandupRun.expires_at > now - LOOK_BACK,
+    )
+    return list((await session.scalars(query.order_by(StandupRun.scheduled_for))).all())
+
+
+async def people_to_plan(
+    *, session: AsyncSession, launches: list[Launch], now: datetime
+) -> dict[str, set[str]]:
+    """Per workspace, everyone an active run asks: whose timezone planning needs."""
+    wanted: dict[str, set[str]] = {}
+    for launch in launches:
+        if await active_runs(session=session, launch=launch, now=now):
+            functions = await functions_of(session=session, launch_id=launch.id)
+            wanted.setdefault(launch.team_id, set()).update(standup_recipients(functions, launch))
+    return wanted
+
+
+async def plan_all_prompts(
+    *,
+    session: AsyncSession,
+    launches: list[Launch],
+    people: dict[str, dict[str, StandupPerson]],
+    now: datetime,
+) -> None:
+    """Every active run's prompts, at each person's moment."""
+    for launch in launches:
+        for run in await active_runs(session=session, launch=launch, now=now):
+            await prompts.plan_prompts(
+                session=session, launch=launch, run=run, people=people.get(launch.team_id, {}), now=now
+            )
 
 
 async def mark_missed_runs(*, session: AsyncSession, now: datetime) -> int:
@@ -187,16 +213,16 @@ async def start_manual_run(*, session: AsyncSession, launch: Launch, now: dateti
     )
     if starting is not None:
         raise UserError(f"A standup for *{escape_mrkdwn(launch.name)}* is starting right now.")
-    if not any(f.owner for f in await functions_of(session=session, launch_id=launch.id)):
+    if not await functions_of(session=session, launch_id=launch.id):
         raise UserError(
-            f"No function of *{escape_mrkdwn(launch.name)}* has an owner yet, so there is nobody to ask."
+            f"*{escape_mrkdwn(launch.name)}* has no functions yet, so there is nothing to ask about."
         )
     zone = calendar.zone_of(launch.timezone)
     day = calendar.local_date(now, zone)
     run = StandupRun(
         team_id=launch.team_id,
         launch_id=launch.id,
-        scheduled_for=now,
+        scheduled_for=prompts.whole_second(now),
         local_date=day,
         expires_at=calendar.end_of_local_day(day, zone),
         trigger=RunTrigger.MANUAL,
@@ -205,15 +231,7 @@ async def start_manual_run(*, session: AsyncSession, launch: Launch, now: dateti
     )
     session.add(run)
     await session.flush()
-    await enqueue(
-        session=session,
-        team_id=launch.team_id,
-        kind=PROMPT_KIND,
-        key=str(run.id),
-        run_at=now,
-        expires_at=run.expires_at,
-        payload={"run_id": run.id},
-    )
+    await prompts.plan_prompts(session=session, launch=launch, run=run, people={}, now=now)
     return run
 
 
@@ -233,11 +251,11 @@ def _why_not_today(launch: Launch, run: StandupRun) -> str | None:
     return None
 
 
-async def begin_run(*, session: AsyncSession, run_id: int, now: datetime) -> RunStart | str:
-    """Open a run for answers and list whom to prompt; a string says why the run is skipped.
+async def begin_batch(*, session: AsyncSession, run_id: int, due: datetime, now: datetime) -> Batch | str:
+    """Open the run (at its first prompt) and take the prompts due at `due`; a string says why not.
 
-    Reminder and cut-off are queued from the moment prompting starts, so a run caught up late in
-    the day still leaves people the configured time to answer.
+    The reminder of these prompts and the run's cut-off are queued from the moment they go out, so
+    prompts caught up late still leave people the configured time to answer.
     """
     run = await session.get(StandupRun, run_id, with_for_update=True)
     if run is None:
@@ -248,54 +266,43 @@ async def begin_run(*, session: AsyncSession, run_id: int, now: datetime) -> Run
     if run.status in (RunStatus.SKIPPED, RunStatus.MISSED, RunStatus.CLOSED):
         return f"the run is {run.status}"
     if run.status == RunStatus.SCHEDULED:
-        running = await open_run(session=session, launch_id=launch.id)
-        reason = _why_not_today(launch, run) or (
-            "another standup of this launch is still collecting answers" if running else None
-        )
+        reason = _why_not_today(launch, run)
         if reason:
             run.status, run.skip_reason = RunStatus.SKIPPED, reason[:200]
             return reason
         run.status = RunStatus.OPEN
         run.prompted_at = now
-        started = max(now, run.scheduled_for)
+    recipients = set(standup_recipients(await functions_of(session=session, launch_id=launch.id), launch))
+    rows = (
+        await session.scalars(
+            select(StandupPrompt).where(
+                StandupPrompt.run_id == run.id,
+                StandupPrompt.due_at == due,
+                StandupPrompt.message_ts.is_(None),
+                StandupPrompt.error.is_(None),
+                StandupPrompt.skip_reason.is_(None),
+            )
+        )
+    ).all()
+    users: list[str] = []
+    for prompt in rows:
+        if prompt.user_id not in recipients:
+            prompt.skip_reason = "no longer answers for a function of this launch"
+            continue
+        prompt.claimed_at = prompt.claimed_at or now
+        users.append(prompt.user_id)
+    if users:
+        started = max(now, due)
+        remind_at = started + timedelta(minutes=launch.reminder_after_minutes)
+        expiries = [p.expires_at for p in rows if p.expires_at is not None]
         await enqueue(
             session=session,
             team_id=run.team_id,
             kind=REMINDER_KIND,
-            key=str(run.id),
-            run_at=started + timedelta(minutes=launch.reminder_after_minutes),
-            expires_at=max(
-                run.expires_at, started + timedelta(minutes=launch.reminder_after_minutes, hours=2)
-            ),
-            payload={"run_id": run.id},
+            key=prompts.batch_key(run.id, due),
+            run_at=remind_at,
+            expires_at=max([remind_at + REMINDER_GRACE, *expiries]),
+            payload={"run_id": run.id, "due": prompts.whole_second(due).isoformat()},
         )
-        await enqueue(
-            session=session,
-            team_id=run.team_id,
-            kind=CUTOFF_KIND,
-            key=str(run.id),
-            run_at=started + timedelta(minutes=launch.cutoff_after_minutes),
-            expires_at=started + timedelta(minutes=launch.cutoff_after_minutes) + SUMMARY_GRACE,
-            payload={"run_id": run.id},
-        )
-    functions = await functions_of(session=session, launch_id=launch.id)
-    recipients = sorted({f.owner for f in functions if f.owner})
-    for user_id in recipients:
-        await session.execute(
-            dialect_insert(session)(StandupPrompt)
-            .values(team_id=run.team_id, run_id=run.id, user_id=user_id)
-            .on_conflict_do_nothing(index_elements=[StandupPrompt.run_id, StandupPrompt.user_id])
-        )
-    sent = set(
-        (
-            await session.scalars(
-                select(StandupPrompt.user_id).where(
-                    StandupPrompt.run_id == run.id,
-                    (StandupPrompt.message_ts.is_not(None)) | (StandupPrompt.error.is_not(None)),
-                )
-            )
-        ).all()
-    )
-    return RunStart(
-        launch=launch, run=run, recipients=recipients, pending=[u for u in recipients if u not in sent]
-    )
+        await prompts.schedule_cutoff(session=session, launch=launch, run=run, start=started)
+    return Batch(launch=launch, run=run, due=due, users=sorted(users))

@@ -164,6 +164,13 @@ async def finish(
     return bool(getattr(outcome, "rowcount", 0))
 
 
+async def keep_in_payload(*, session: AsyncSession, job_id: int, values: dict[str, Any]) -> None:
+    """Add `values` to a job's payload, so that a retry of it starts from what this attempt did."""
+    job = await session.get(Job, job_id, with_for_update=True)
+    if job is not None:
+        job.payload = {**(job.payload or {}), **values}
+
+
 async def retry_later(
     *, session: AsyncSession, job_id: int, owner: str, run_at: datetime, error: str
 ) -> bool:

@@ -43,7 +43,8 @@ SLASH_COMMANDS = (
     SlashCommand(
         "/launch",
         "Launches and their readiness",
-        "new | list | status <launch> | standup <launch> | gonogo <launch> | help",
+        "new | list | status <launch> | standup <launch> | gonogo <launch> | "
+        "away <from> <to> [launch] | back | help",
     ),
     SlashCommand(
         "/release",

@@ -39,6 +39,7 @@ BOT_SCOPES = [
     "chat:write",
     "chat:write.public",
     "commands",
+    "files:write",
     "groups:history",
     "groups:read",
     "groups:write",

@@ -11,12 +11,14 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.analytics.queries import readiness_histories
 from bot.core.errors import UserError
 from bot.core.text import escape_mrkdwn
 from bot.core.uow import session_factory_of, slack_unit_of_work
 from bot.launches import answers
 from bot.launches import launches as launch_service
 from bot.launches.functions import get_function, pending_signoff
+from bot.launches.views.charts import readiness_sparklines
 from bot.launches.views.matrix import LaunchId
 from bot.launches.views.modals import NoteMetadata, note_modal
 from bot.launches.views.standup import (
@@ -83,7 +85,7 @@ async def _answer_status(
         )
         shown_run = await session.get(StandupRun, run_id) if run_id else None
         data = await answers.prompt_data(session=session, launch=launch, run=shown_run, user_id=user_id)
-    if outcome.alerted:
+    if outcome.alerted or outcome.summary_updated:
         context["runtime"].wake_scheduler()
     container = body.get("container") or {}
     if container.get("type") == "message":
@@ -113,7 +115,11 @@ async def refresh_home(context: AsyncBoltContext, *, user_id: str, team_id: str)
 async def my_launches(session: AsyncSession, team_id: str, user_id: str) -> list[Block]:
     launches = await launch_service.launches_involving(session=session, team_id=team_id, user_id=user_id)
     boards = [await launch_service.matrix(session=session, launch=launch) for launch in launches]
-    return my_launches_section(boards, user_id)
+    histories = await readiness_histories(
+        session=session, team_id=team_id, launch_ids=[launch.id for launch in launches]
+    )
+    sparklines = readiness_sparklines([(launch, histories.get(launch.id, [])) for launch in launches])
+    return [*my_launches_section(boards, user_id), *sparklines]
 
 
 @home_section("signoffs", title="My pending sign-offs", order=20)
@@ -176,13 +182,15 @@ async def submit_note(
             function, launch = await _answerable(
                 session, team_id=team_id, function_id=metadata.function_id, user_id=user_id
             )
-            await answers.record_answer(
+            outcome = await answers.record_answer(
                 session=session,
                 function=function,
                 status=function.status,
                 note=note,
                 by=user_id,
                 run_id=metadata.run_id,
+                # A note is context for an answer, not one: the owner is still reminded.
+                count_as_answer=False,
             )
             run = await session.get(StandupRun, metadata.run_id) if metadata.run_id else None
             data = await answers.prompt_data(session=session, launch=launch, run=run, user_id=user_id)
@@ -190,6 +198,8 @@ async def submit_note(
         await ack(response_action="errors", errors={LaunchId.NOTE_BLOCK: str(exc)})
         return
     await ack()
+    if outcome.summary_updated:
+        context["runtime"].wake_scheduler()
     if metadata.channel and metadata.ts:
         await client.chat_update(
             channel=metadata.channel,

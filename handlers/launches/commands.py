@@ -4,32 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.analytics.queries import readiness_histories
+from bot.analytics.slack import attach_charts, has_charts
 from bot.core.errors import UserError
-from bot.core.text import channel_mention, escape_mrkdwn
+from bot.core.text import channel_mention, escape_mrkdwn, plural
 from bot.core.uow import slack_unit_of_work
+from bot.launches import calendar, standups
 from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
-from bot.launches import standups
-from bot.launches.functions import functions_of
+from bot.launches.functions import functions_of, standup_recipients
+from bot.launches.views.charts import readiness_trend
+from bot.launches.views.gonogo import readiness_gap
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
 from handlers.common import HELP_WORDS, ack_ephemeral, split_command
+from handlers.launches.away import away_answer
 from handlers.launches.create import open_create_modal
 from models.base import utcnow
 
-SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo")
+SUBCOMMANDS = ("new", "list", "status", "standup", "gonogo", "away", "back")
 
 
 async def launch_command(
-    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
 ) -> None:
     sub, rest = split_command(command.get("text"))
     if sub in HELP_WORDS or sub not in SUBCOMMANDS:
         lead = "" if sub in HELP_WORDS else f"I don't know `/launch {escape_mrkdwn(sub)}`.\n"
-        await ack_ephemeral(ack, lead + "Usage: /launch new|list|status|standup|gonogo", as_dicts(usage()))
+        await ack_ephemeral(
+            ack, lead + "Usage: /launch new|list|status|standup|gonogo|away|back", as_dicts(usage())
+        )
         return
     if sub == "new":
         await ack()
@@ -42,17 +54,26 @@ async def launch_command(
         )
         return
     try:
-        text, blocks = await _answer(sub, rest, command=command, context=context)
+        if sub in ("away", "back"):
+            text, blocks = await away_answer(sub, rest, command=command, context=context), None
+        else:
+            text, blocks = await _answer(sub, rest, command=command, context=context)
     except UserError as exc:
         await ack_ephemeral(ack, f":warning: {exc}")
         return
-    await ack_ephemeral(ack, text, blocks)
+    if blocks and has_charts(blocks):
+        # Drawing and uploading a chart can outlast Slack's 3 s: acknowledge, then answer.
+        await ack()
+        attached, _ = await attach_charts(client, blocks, team_id=command["team_id"])
+        await respond(text=text, blocks=as_dicts(attached), response_type="ephemeral")
+    else:
+        await ack_ephemeral(ack, text, as_dicts(blocks) if blocks else None)
     context["runtime"].wake_scheduler()
 
 
 async def _answer(
     sub: str, query: str, *, command: dict[str, Any], context: AsyncBoltContext
-) -> tuple[str, list[Any] | None]:
+) -> tuple[str, list[Block] | None]:
     team_id, user_id = command["team_id"], command["user_id"]
     now = utcnow()
     async with slack_unit_of_work(context) as session:
@@ -61,27 +82,34 @@ async def _answer(
             for launch in await launch_service.launches_by_target(session=session, team_id=team_id):
                 board = await launch_service.matrix(session=session, launch=launch, now=now)
                 rows.append((launch, board.score, board.days_to_launch))
-            return f"{len(rows)} live launch(es)", as_dicts(launch_list_blocks(rows))
+            return plural(len(rows), "live launch", "live launches"), launch_list_blocks(rows)
         if not query:
             raise UserError(f"Say which launch, for example `/launch {sub} checkout-v2`.")
         launch = await launch_service.resolve_launch(session=session, team_id=team_id, query=query)
         if sub == "status":
             board = await launch_service.matrix(session=session, launch=launch, now=now)
-            return matrix_text(board), as_dicts(matrix_blocks(board))
+            today = calendar.local_date(now, calendar.zone_of(launch.timezone))
+            history = await readiness_histories(
+                session=session, team_id=team_id, launch_ids=[launch.id], until=today
+            )
+            trend_chart = readiness_trend(launch=launch, history=history.get(launch.id, []), today=today)
+            return matrix_text(board), matrix_blocks(board, trend_chart=trend_chart)
         if sub == "standup":
             run = await standups.start_manual_run(session=session, launch=launch, now=now, by=user_id)
-            owners = {f.owner for f in await functions_of(session=session, launch_id=launch.id)}
-            owners.discard(None)
+            owners = standup_recipients(await functions_of(session=session, launch_id=launch.id), launch)
             return (
-                f":clipboard: Started a readiness standup for *{escape_mrkdwn(launch.name)}*: {len(owners)} "
-                f"function owner(s) get a DM now; the summary goes to {channel_mention(launch.channel)} "
+                f":clipboard: Started a readiness standup for *{escape_mrkdwn(launch.name)}*: a DM goes to "
+                f"{plural(len(owners), 'function owner')} now; the summary goes to "
+                f"{channel_mention(launch.channel)} "
                 f"after {launch.cutoff_after_minutes} minutes (run {run.id}).",
                 None,
             )
         decision = await launch_gonogo.open_vote(session=session, launch=launch, by=user_id)
+        gap = readiness_gap(await launch_service.matrix(session=session, launch=launch, now=now))
         return (
             f":vertical_traffic_light: Opened a go/no-go vote for *{escape_mrkdwn(launch.name)}* in "
-            f"{channel_mention(launch.channel)}: {len(decision.voters)} function owner(s) vote.",
+            f"{channel_mention(launch.channel)}: voters: {plural(len(decision.voters), 'function owner')}."
+            + (f"\n:warning: {gap}." if gap else ""),
             None,
         )
 

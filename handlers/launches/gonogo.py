@@ -88,7 +88,7 @@ async def submit_vote(
     await ack()
     if channel and ts:
         await client.chat_update(
-            channel=channel, ts=ts, text=vote_text(tally), blocks=as_dicts(vote_blocks(tally, board))
+            channel=channel, ts=ts, text=vote_text(tally, board), blocks=as_dicts(vote_blocks(tally, board))
         )
     if outcome.decided_now:
         context["runtime"].wake_scheduler()

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
+from bot.core.text import plural
 from bot.core.uow import slack_unit_of_work
 from bot.releases import approval as release_approval
 from bot.releases import releases as release_service
@@ -111,7 +112,7 @@ async def retry_failed(
         )
     _wake(context)
     text = (
-        f":repeat: Trying {count} channel(s) of release #{release_id} again; you'll get a new report."
+        f":repeat: Trying {plural(count, 'channel')} of release #{release_id} again; you'll get a new report."
         if count
         else f"Release #{release_id} has no failed channels."
     )

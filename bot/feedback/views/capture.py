@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.text import channel_mention, escape_mrkdwn, user_mention
+from bot.core.text import channel_mention, escape_mrkdwn, plural, user_mention
 from bot.feedback.similarity import ThemeSuggestion
 from bot.feedback.themes import ThemeCounts
 from bot.feedback.views.common import KIND_LABELS, FeedbackId, quote
@@ -75,9 +75,8 @@ class ModalPrefill:
 
 
 def suggestion_text(suggestion: ThemeSuggestion) -> str:
-    customers = suggestion.counts.customers
-    noun = "customer" if customers == 1 else "customers"
-    return f"Looks like *{escape_mrkdwn(suggestion.title)}* ({customers} {noun}) — link it?"
+    customers = plural(suggestion.counts.customers, "customer")
+    return f"Looks like *{escape_mrkdwn(suggestion.title)}* ({customers}) — link it?"
 
 
 def _option(value: str, label: str) -> Option:
@@ -97,7 +96,9 @@ def area_option(slug: str, name: str) -> Option:
 
 
 def theme_option(theme_id: int, title: str, counts: ThemeCounts | None = None) -> Option:
-    label = title if counts is None else f"{title} · {counts.items} items, {counts.customers} customers"
+    if counts is None:
+        return _option(str(theme_id), title)
+    label = f"{title} · {plural(counts.items, 'item')}, {plural(counts.customers, 'customer')}"
     return _option(str(theme_id), label)
 
 
@@ -156,7 +157,7 @@ def feedback_modal(
                     options=[
                         Option(
                             value=str(s.theme_id),
-                            text=plain(f"{s.title} ({s.counts.customers} customers)"),
+                            text=plain(f"{s.title} ({plural(s.counts.customers, 'customer')})"),
                             description=plain("Looks like this — link it?"),
                         )
                         for s in suggestions

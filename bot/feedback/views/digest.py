@@ -7,7 +7,9 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.core.text import escape_mrkdwn, truncate, user_mention
+from bot.analytics.charts import feedback_by_area_chart, top_themes_chart
+from bot.analytics.slack import ChartSlot
+from bot.core.text import escape_mrkdwn, plural, plural_noun, truncate, user_mention
 from bot.feedback.digest import DigestData
 from bot.feedback.themes import ThemeCounts
 from bot.feedback.views.common import KIND_LABELS, quote
@@ -58,13 +60,40 @@ def _delta(now: int, before: int) -> str:
     return f"+{now - before}" if now > before else f"−{before - now}"
 
 
+def _volume_chart(data: DigestData) -> list[Block]:
+    if not any(week.total for week in data.recent_weeks):
+        return []
+    weeks = len(data.recent_weeks)
+    return [
+        ChartSlot(
+            name="feedback_by_area",
+            title=f"Feedback per week by area, last {weeks} week{'s' if weeks != 1 else ''}",
+            draw=feedback_by_area_chart,
+            data={"weeks": data.recent_weeks, "names": data.area_names},
+        )
+    ]
+
+
+def _themes_chart(data: DigestData) -> list[Block]:
+    if not data.themes_by_customers:
+        return []
+    return [
+        ChartSlot(
+            name="top_themes",
+            title="Top themes by distinct customers (new: first asked this week)",
+            draw=top_themes_chart,
+            data={"themes": data.themes_by_customers},
+        )
+    ]
+
+
 def digest(data: DigestData) -> tuple[str, list[Block]]:
-    """The weekly feedback digest for FEEDBACK_CHANNEL."""
+    """The weekly feedback digest for FEEDBACK_CHANNEL, with chart slots beside its figures."""
     title = f"Feedback digest · {data.start_label} – {data.end_label}"
     blocks: list[Block] = [HeaderBlock(text=plain(title))]
     blocks.append(
         section(
-            f"*{data.total}* new item{'s' if data.total != 1 else ''} "
+            f"*{data.total}* new {plural_noun(data.total, 'item')} "
             f"({_delta(data.total, data.previous_total)} vs the week before: {data.previous_total})"
         )
     )
@@ -74,16 +103,18 @@ def digest(data: DigestData) -> tuple[str, list[Block]]:
             for name, now, before in data.by_area[:15]
         ]
         blocks.append(section("*By area*\n" + "\n".join(lines)))
+    blocks.extend(_volume_chart(data))
     if data.by_kind:
         kinds = " · ".join(f"{KIND_LABELS.get(k, k)}: *{n}*" for k, n in data.by_kind)
         blocks.append(section("*By kind*\n" + kinds))
     if data.top_themes:
         lines = [
-            f"{i}. *{escape_mrkdwn(t.title)}* — {t.new_customers} new customer"
-            f"{'s' if t.new_customers != 1 else ''}, {t.items} new item{'s' if t.items != 1 else ''}"
+            f"{i}. *{escape_mrkdwn(t.title)}* — {plural(t.new_customers, 'new customer')}, "
+            f"{plural(t.items, 'new item')}"
             for i, t in enumerate(data.top_themes[:5], 1)
         ]
         blocks.append(section("*Top themes by new customers*\n" + "\n".join(lines)))
+    blocks.extend(_themes_chart(data))
     if data.critical:
         lines = []
         for text, area, permalink in data.critical[:10]:
@@ -123,8 +154,8 @@ def home_followed_themes(rows: Sequence[tuple[str, str, ThemeCounts, datetime | 
         label = STATUS_LABELS.get(status, status)
         when = slack_date(updated, fallback="")
         lines.append(
-            f"• *{escape_mrkdwn(title)}* — {label}, {counts.items} items, {counts.customers} customers"
-            + (f" · {when}" if when else "")
+            f"• *{escape_mrkdwn(title)}* — {label}, {plural(counts.items, 'item')}, "
+            f"{plural(counts.customers, 'customer')}" + (f" · {when}" if when else "")
         )
     blocks.append(section("\n".join(lines)))
     return blocks

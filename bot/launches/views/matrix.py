@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 
-from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
-from bot.core.text import channel_mention, escape_mrkdwn, truncate, user_mention
+from bot.core.text import channel_mention, escape_mrkdwn, plural, truncate, user_mention
 from bot.launches import calendar
 from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label, trend
 from bot.launches.standups import schedule_of
-from bot.launches.summaries import Summary
-from bot.slack.blocks import context, section, slack_date
+from bot.launches.summaries import LateAnswer, Summary
+from bot.slack.blocks import context, plain, section, slack_date
 from models.launch import FunctionStatus, Launch, LaunchFunction, LaunchStatus
 
 
@@ -53,6 +55,9 @@ class LaunchId(StrEnum):
     VOTE_MODAL = "launch_vote_modal"
     REASON_BLOCK = "launch_vote_reason"
     REASON = "reason"
+    ALERT_BLOCK = "launch_alert"
+    OPEN_STATUS = "launch_open_status"
+    MESSAGE_OWNER = "launch_message_owner"
 
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
@@ -80,6 +85,8 @@ USAGE = (
     "• `/launch status <launch>` — the sign-off matrix, score and trend\n"
     "• `/launch standup <launch>` — run a readiness standup now\n"
     "• `/launch gonogo <launch>` — ask every function owner for Go / No-go\n"
+    "• `/launch away <from> <to> [launch]` — standups leave you alone then (dates as YYYY-MM-DD)\n"
+    "• `/launch back` — you're back before the end you gave\n"
     "A launch is found by its name or slug; close spellings work too."
 )
 
@@ -130,12 +137,13 @@ def score_line(score: int, label: str) -> str:
     return f"*Readiness:* {score}/100 · {label}"
 
 
-def matrix_blocks(matrix: Matrix) -> list[Block]:
-    """`/launch status`: the sign-off matrix with score, trend and days to launch."""
+def matrix_blocks(matrix: Matrix, *, trend_chart: Sequence[Block] = ()) -> list[Block]:
+    """`/launch status`: the sign-off matrix with score, trend (and its chart) and days to launch."""
     launch = matrix.launch
     blocks: list[Block] = [
         section(launch_heading(launch, matrix.days_to_launch)),
         section(score_line(matrix.score, matrix.trend.label)),
+        *trend_chart,
         DividerBlock(),
         *function_sections(matrix.functions),
     ]
@@ -145,9 +153,8 @@ def matrix_blocks(matrix: Matrix) -> list[Block]:
 
 
 def matrix_text(matrix: Matrix) -> str:
-    return (
-        f"{matrix.launch.name}: readiness {matrix.score}/100, {days_to_launch_label(matrix.days_to_launch)}"
-    )
+    days = days_to_launch_label(matrix.days_to_launch)
+    return f"{escape_mrkdwn(matrix.launch.name)}: readiness {matrix.score}/100, {days}"
 
 
 def launch_list_blocks(rows: list[tuple[Launch, int, int]]) -> list[Block]:
@@ -167,8 +174,8 @@ def launch_list_blocks(rows: list[tuple[Launch, int, int]]) -> list[Block]:
     return blocks
 
 
-def summary_blocks(summary: Summary) -> list[Block]:
-    """The cut-off summary in the launch channel."""
+def summary_blocks(summary: Summary, *, trend_chart: Sequence[Block] = ()) -> list[Block]:
+    """The cut-off summary in the launch channel, with the readiness chart under the score."""
     launch = summary.launch
     change = trend(summary.score, summary.previous_score)
     blocks: list[Block] = [
@@ -177,6 +184,7 @@ def summary_blocks(summary: Summary) -> list[Block]:
             f"{summary.run.local_date:%a %d %b}\n"
             f"{score_line(summary.score, change.label)} · {days_to_launch_label(summary.days_to_launch)}"
         ),
+        *trend_chart,
         *function_sections(summary.functions, with_updated=False),
     ]
     if summary.blockers:
@@ -192,19 +200,50 @@ def summary_blocks(summary: Summary) -> list[Block]:
     if summary.silent:
         notes.append("No answer from " + ", ".join(user_mention(u) for u in summary.silent) + ".")
     else:
-        notes.append("Everyone answered.")
+        notes.append("Everyone asked answered." if summary.away else "Everyone answered.")
+    if summary.away:
+        notes.append("Away: " + ", ".join(away_label(u, d) for u, d in summary.away.items()) + ".")
     if summary.unowned:
-        notes.append("No owner: " + ", ".join(escape_mrkdwn(f.name) for f in summary.unowned) + ".")
+        names = ", ".join(escape_mrkdwn(f.name) for f in summary.unowned)
+        notes.append(f"No owner: {names} (asked of the launch owner {user_mention(launch.owner)}).")
     blocks.append(context(" ".join(notes)))
+    if summary.late:
+        # A context block holds at most 10 elements; the latest changes are the news.
+        blocks.append(context(*(late_line(answer, launch) for answer in summary.late[-10:])))
     return blocks
+
+
+def late_line(answer: LateAnswer, launch: Launch) -> str:
+    """ ":pencil2: updated: QA → Done by <@U1> at 15:10" (Slack shows the time in each reader's zone)."""
+    local = answer.at.astimezone(calendar.zone_of(launch.timezone))
+    when = f"<!date^{int(answer.at.timestamp())}^{{time}}|{local:%H:%M}>"
+    label = STATUS_LOOK.get(answer.status, ("", answer.status))[1]
+    who = user_mention(answer.user_id)
+    return f":pencil2: updated: {escape_mrkdwn(answer.function)} → {label} by {who} at {when}"
+
+
+def away_label(user_id: str, until: date | None) -> str:
+    """ "<@U1> (away until Fri 19 Mar)", or "(away)" when their Slack status gives no end."""
+    return (
+        f"{user_mention(user_id)} (away until {until:%a %d %b})"
+        if until
+        else f"{user_mention(user_id)} (away)"
+    )
 
 
 def summary_text(summary: Summary) -> str:
     change = trend(summary.score, summary.previous_score)
-    return (
-        f"Readiness standup for {summary.launch.name}: {summary.score}/100 ({change.label}), "
-        f"{len(summary.blockers)} blocker(s), {days_to_launch_label(summary.days_to_launch)}"
+    text = (
+        f"Readiness standup for {escape_mrkdwn(summary.launch.name)}: {summary.score}/100 ({change.label}), "
+        f"{plural(len(summary.blockers), 'blocker')}, {days_to_launch_label(summary.days_to_launch)}"
     )
+    if summary.late:
+        changes = ", ".join(
+            f"{escape_mrkdwn(a.function)} → {STATUS_LOOK.get(a.status, ('', a.status))[1]}"
+            for a in summary.late
+        )
+        text += f"; updated after the cut-off: {changes}"
+    return text
 
 
 def blocked_alert_text(
@@ -224,6 +263,46 @@ def blocked_alert_text(
     if launch.channel:
         text += f"\nLaunch channel: {channel_mention(launch.channel)}"
     return text
+
+
+def dm_link(team_id: str, user_id: str) -> str:
+    """A link that opens a direct message with `user_id` in the Slack client."""
+    return f"slack://user?team={team_id}&id={user_id}"
+
+
+def blocked_alert_blocks(
+    *,
+    launch: Launch,
+    function: LaunchFunction,
+    by: str | None,
+    days_to_launch: int,
+    contact: tuple[str, str] | None,
+) -> list[Block]:
+    """The Blocked alert with "Open launch status" and, when someone else is to ask, "Message <name>".
+
+    `contact` is (user id, name) of the person to message: the function's owner, or whoever set
+    the status when the function has none.
+    """
+    buttons = [
+        ButtonElement(
+            text=plain("Open launch status"),
+            action_id=LaunchId.OPEN_STATUS,
+            value=str(launch.id),
+            style="primary",
+        )
+    ]
+    if contact is not None:
+        user_id, name = contact
+        buttons.append(
+            ButtonElement(
+                text=plain(f"Message {escape_mrkdwn(name)}"),
+                action_id=LaunchId.MESSAGE_OWNER,
+                url=dm_link(launch.team_id, user_id),
+                value=user_id,
+            )
+        )
+    text = blocked_alert_text(launch=launch, function=function, by=by, days_to_launch=days_to_launch)
+    return [section(text), ActionsBlock(block_id=f"{LaunchId.ALERT_BLOCK}:{function.id}", elements=buttons)]
 
 
 def launch_created_text(launch: Launch, functions: list[LaunchFunction], problems: list[str]) -> str:

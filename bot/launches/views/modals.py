@@ -113,7 +113,10 @@ def create_modal(
                 LaunchId.FUNCTIONS, initial="\n".join(TEMPLATES[template]), multiline=True, max_length=2000
             ),
         ),
-        section("*Readiness standups* — each function owner gets a DM at this local time."),
+        section(
+            "*Readiness standups* — each function owner gets a DM at this time in their own timezone "
+            "(in the launch's timezone below when Slack does not know theirs)."
+        ),
         InputBlock(
             block_id=LaunchId.DAYS_BLOCK,
             label=plain("Days"),

@@ -10,7 +10,7 @@ from bot.launches.launches import Matrix
 from bot.launches.readiness import days_to_launch_label
 from bot.launches.views.matrix import ANSWERS, STATUS_LOOK, LaunchId, launch_badge, status_badge
 from bot.slack.blocks import context, plain, section
-from models.launch import Launch, LaunchFunction, StandupResponse
+from models.launch import Launch, LaunchFunction, RunStatus, StandupResponse
 
 
 def answer_value(run_id: int | None, function_id: int) -> str:
@@ -42,8 +42,12 @@ def answer_buttons(function: LaunchFunction, run_id: int | None) -> ActionsBlock
     return ActionsBlock(block_id=f"{LaunchId.FUNCTION_BLOCK}:{function.id}", elements=buttons)
 
 
-def _function_card(function: LaunchFunction, response: StandupResponse | None) -> list[Block]:
+def _function_card(
+    function: LaunchFunction, response: StandupResponse | None, *, in_run: bool
+) -> list[Block]:
     text = f"*{escape_mrkdwn(function.name)}* — now {status_badge(function.status)}"
+    if function.owner is None:
+        text += " · _no owner yet, so you are asked as the launch owner_"
     if function.note:
         text += f"\n_{escape_mrkdwn(truncate(function.note, 500))}_"
     blocks: list[Block] = [section(text)]
@@ -51,6 +55,8 @@ def _function_card(function: LaunchFunction, response: StandupResponse | None) -
         blocks.append(
             context(f":ballot_box_with_check: Answered for this standup: {status_badge(response.status)}")
         )
+    elif in_run and function.note:
+        blocks.append(context("Note saved. Pick a status to answer this standup."))
     return blocks
 
 
@@ -71,10 +77,12 @@ def prompt_blocks(data: PromptData, *, reminder: bool = False) -> list[Block]:
     run_id = data.run.id if data.run else None
     for function in data.functions:
         blocks.append(DividerBlock())
-        blocks.extend(_function_card(function, data.responses.get(function.id)))
+        blocks.extend(_function_card(function, data.responses.get(function.id), in_run=run_id is not None))
         blocks.append(answer_buttons(function, run_id))
     if not data.functions:
         blocks.append(section("_You no longer own a function of this launch; nothing to answer._"))
+    if data.run is not None and data.run.status == RunStatus.CLOSED:
+        blocks.append(context(":memo: This standup's summary is posted; an answer now updates it."))
     blocks.append(
         context("Your answer updates the launch's sign-off matrix at once. Blocked alerts the launch owner.")
     )
@@ -82,10 +90,10 @@ def prompt_blocks(data: PromptData, *, reminder: bool = False) -> list[Block]:
 
 
 def prompt_text(data: PromptData, *, reminder: bool = False) -> str:
-    names = ", ".join(f.name for f in data.functions)
+    names = ", ".join(escape_mrkdwn(f.name) for f in data.functions)
     verb = "is" if len(data.functions) == 1 else "are"
     prefix = "Reminder: readiness standup" if reminder else "Readiness standup"
-    return f"{prefix} for {data.launch.name}: how {verb} {names} going?"
+    return f"{prefix} for {escape_mrkdwn(data.launch.name)}: how {verb} {names} going?"
 
 
 def my_launches_section(rows: list[Matrix], user_id: str) -> list[Block]:

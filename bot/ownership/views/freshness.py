@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.text import escape_mrkdwn, user_mention
+from bot.core.text import escape_mrkdwn, plural, plural_noun, user_mention
 from bot.slack.blocks import context, plain, section, slack_date
 from models import Area, OwnerStatus
 
@@ -116,7 +116,7 @@ def confirmed_reply(area: Area, *, by: str, changed: bool) -> str:
         if by == area.owner
         else f"{user_mention(by)} confirmed {user_mention(area.owner)} still owns *{name}*."
     )
-    return f":white_check_mark: {done} Thanks! Next check in {area.confirm_every_days} days."
+    return f":white_check_mark: {done} Thanks! Next check in {plural(area.confirm_every_days, 'day')}."
 
 
 def disowned_reply(area: Area, *, channel: str | None) -> str:
@@ -144,7 +144,7 @@ def new_owner_text(*, name: str, previous_owner: str | None, by: str | None, eve
     actor = f" by {user_mention(by)}" if by and by != previous_owner else ""
     return (
         f":wave: You now own *{escape_mrkdwn(name)}*, handed over{source}{actor}. "
-        f"People asking `/whoowns` will be pointed to you; I'll check in every {every_days} days."
+        f"People asking `/whoowns` will be pointed to you; I'll check in every {plural(every_days, 'day')}."
     )
 
 
@@ -188,7 +188,7 @@ def stale_report(
     total = len(unowned) + sum(len(areas) for areas in by_status.values())
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Ownership check, week {week}")),
-        section(f"*{total}* area{'s' if total != 1 else ''} need an admin's attention."),
+        section(f"*{total}* {plural_noun(total, 'area needs', 'areas need')} an admin's attention."),
     ]
     for status, heading in REPORT_HEADINGS.items():
         if by_status.get(status):
@@ -198,7 +198,10 @@ def stale_report(
     blocks.append(
         context("Fix an owner with `/whoowns <area>` or the admin API; owners confirm from their DMs.")
     )
-    return f"Ownership check, week {week}: {total} areas need attention", blocks
+    return (
+        f"Ownership check, week {week}: {total} {plural_noun(total, 'area needs', 'areas need')} attention",
+        blocks,
+    )
 
 
 def owned_areas_section(items: list[tuple[Area, bool]], *, limit: int = 20) -> list[Block]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.core.text import channel_mention, escape_mrkdwn
+from bot.core.text import channel_mention, escape_mrkdwn, plural
 from bot.releases.sending import CHANNEL_ERRORS
 from bot.releases.views._common import _actor, _chunks, _time, _when, release_facts
 from bot.releases.views.ids import ReleaseId
@@ -88,10 +88,11 @@ def posting_report(
     posted = [p for p in posts if p.state == PostState.POSTED]
     failed = [p for p in posts if p.state == PostState.FAILED]
     title = escape_mrkdwn(f"{release.title} {release.version or ''}".strip())
-    head = f":rocket: Release *#{release.id} {title}* is posted in {len(posted)} of {len(posts)} channels."
+    where = f"{len(posted)} of {plural(len(posts), 'channel')}"
+    head = f":rocket: Release *#{release.id} {title}* is posted in {where}."
     blocks: list[Block] = [section(head)]
     if failed:
-        blocks.append(section(f":warning: *{len(failed)} channel(s) did not get it:*"))
+        blocks.append(section(f":warning: *{plural(len(failed), 'channel')} did not get it:*"))
         blocks.extend(_post_sections(failed))
         blocks.append(
             ActionsBlock(
@@ -105,7 +106,7 @@ def posting_report(
     if themes:
         names = ", ".join(f"*{escape_mrkdwn(t)}*" for t in themes)
         blocks.append(context(f"Marked shipped: {names} — everyone who asked for them is being told."))
-    text = f"Release #{release.id} posted in {len(posted)} of {len(posts)} channels"
+    text = f"Release #{release.id} posted in {len(posted)} of {plural(len(posts), 'channel')}"
     if failed:
         text += f"; {len(failed)} failed"
     return text, as_dicts(blocks)
@@ -161,7 +162,8 @@ def release_list(releases: list[Release], counts: dict[int, Counter[str]]) -> li
         emoji = STATUS_EMOJI.get(r.status, "")
         title = escape_mrkdwn(f"{r.title} {r.version or ''}".strip())
         lines.append(
-            f"{emoji} *#{r.id}* {title} — {str(r.status).replace('_', ' ')} · {_when(r)} · {total} channel(s)"
+            f"{emoji} *#{r.id}* {title} — {str(r.status).replace('_', ' ')} · {_when(r)} · "
+            f"{plural(total, 'channel')}"
         )
     blocks: list[Block] = [section(chunk) for chunk in _chunks("\n".join(lines))]
     blocks.append(context("`/release status <number>` shows where one was posted."))
