@@ -1,5 +1,10 @@
-"""The directory `ack.py` loads and the queries it sends: plausible, distinct area names and the
-mix of exact names, aliases, typos and single words people type."""
+"""The directories `ack.py` loads and the queries it sends.
+
+The kind case: plausible, distinct area names ("Billing reconciliation") and the mix of exact
+names, aliases, typos and single words people type. The hard case: names sharing words ("Area 17
+checkout": a quarter of the directory shares each common word) beside one distinct area, and
+typos people make of them ("chekout 812", "bilings"), every query distinct.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,8 @@ FACETS = [
     "streaks", "reminders", "digests", "summaries", "insights", "forecasts", "budgets", "approvals",
     "workflows", "automations", "rules", "triggers", "actions", "connectors", "playbooks",
 ]  # fmt: skip
+# Past DOMAINS x FACETS names, each pair again per qualifier: "Billing reconciliation (EU)".
+QUALIFIERS = ["EU", "US", "APAC", "LATAM", "enterprise", "self-serve", "mobile", "legacy", "v2", "beta"]
 KINDS = ["product_area", "feature", "service", "process", "doc"]
 TEAMS = ["Payments", "Growth", "Core", "Platform", "Data", "Mobile", "Trust", "Infra", "Docs"]
 
@@ -46,17 +53,19 @@ TEAMS = ["Payments", "Growth", "Core", "Platform", "Data", "Mobile", "Trust", "I
 def directory(count: int, rng: random.Random) -> list[dict[str, Any]]:
     """`count` distinct, plausible areas: "Billing reconciliation", alias "billing-recon", …"""
     pairs = [(d, f) for d in DOMAINS for f in FACETS]
-    if count > len(pairs):
-        raise SystemExit(f"--areas can be at most {len(pairs)}")
     rng.shuffle(pairs)
+    names = [(domain, facet, f"{domain} {facet}") for domain, facet in pairs]
+    for qualifier in QUALIFIERS:
+        names += [(domain, facet, f"{domain} {facet} ({qualifier})") for domain, facet in pairs]
+    if count > len(names):
+        raise SystemExit(f"--areas can be at most {len(names)}")
     areas = []
-    for n, (domain, facet) in enumerate(pairs[:count]):
-        name = f"{domain} {facet}"
+    for n, (domain, facet, name) in enumerate(names[:count]):
         short = "".join(word[0] for word in name.split()).lower()
         areas.append(
             {
                 "name": name,
-                "slug": f"{name.lower().replace(' ', '-')}",
+                "slug": f"{name.lower().replace(' ', '-').replace('(', '').replace(')', '')}",
                 "aliases": [f"{short}-{n}", f"{domain.lower()}-{facet.split()[0].lower()}"],
                 "kind": KINDS[n % len(KINDS)],
                 "description": f"The {facet} behind {domain.lower()}, run by {TEAMS[n % len(TEAMS)]}.",
@@ -96,6 +105,50 @@ def queries(areas: list[dict[str, Any]], count: int, rng: random.Random) -> list
         else:
             found.append(rng.choice(area["name"].split()).lower())
     return found
+
+
+COMMON_WORDS = ["checkout", "billing", "search", "notifications"]
+DISTINCT_AREA = "Payments page"
+
+
+def shared_words_directory(count: int) -> list[dict[str, Any]]:
+    """`count` areas named "Area 17 checkout", a quarter per common word, and one distinct area."""
+    areas = []
+    for n in range(count):
+        word = COMMON_WORDS[n % len(COMMON_WORDS)]
+        areas.append(
+            {
+                "name": f"Area {n} {word}",
+                "slug": f"area-{n}-{word}",
+                "aliases": [f"{word}-{n}"],
+                "kind": KINDS[n % len(KINDS)],
+                "description": f"The {word} flow for accounts of cohort {n % 50}.",
+                "owner": f"U{n:08d}",
+                "team": TEAMS[n % len(TEAMS)],
+            }
+        )
+    areas.append({"name": DISTINCT_AREA, "owner": "U0PAYMENT", "team": "Payments", "kind": "feature"})
+    return areas
+
+
+def shared_word_typos(areas: int, count: int, rng: random.Random) -> list[str]:
+    """`count` distinct queries as people mistype them: "chekout 812", "bilings", "812 serach"."""
+    found: dict[str, None] = {}
+    for _ in range(50 * count):
+        if len(found) == count:
+            break
+        word = typo(rng.choice(COMMON_WORDS), rng)
+        if rng.random() < 0.3:
+            word = typo(word, rng)  # two slips: "bilings"
+        roll = rng.random()
+        if roll < 0.7:
+            query = f"{word} {rng.randrange(areas)}"
+        elif roll < 0.9:
+            query = f"{rng.randrange(areas)} {word}"
+        else:
+            query = word
+        found.setdefault(query, None)
+    return rng.sample(list(found), len(found))
 
 
 def _same_line(line: int, _loc: object) -> int:

@@ -16,7 +16,7 @@ from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.ownership import areas as area_service
-from bot.ownership.index import SCAN_ALL_KEYS, AreaIndex, IndexedArea, MatchKind
+from bot.ownership.index import SCAN_ALL_KEYS, WORD_CANDIDATES, AreaIndex, IndexedArea, MatchKind
 from bot.ownership.schema import AreaIn, AreaPatch
 from models import Area
 
@@ -89,6 +89,79 @@ def test_single_common_word_is_ambiguous(index: AreaIndex) -> None:
 
 def test_nonsense_matches_nothing(index: AreaIndex) -> None:
     assert index.search("qqqzzz xxyy").kind == MatchKind.NONE
+
+
+# ---- words shared by thousands of areas ------------------------------------------------------
+
+COMMON_WORDS = ["checkout", "billing", "search", "notifications"]
+
+
+def shared_words_index(count: int) -> AreaIndex:
+    """ "Area 17 checkout", …: each common word is shared by a quarter of the directory."""
+    areas = []
+    for n in range(count):
+        word = COMMON_WORDS[n % len(COMMON_WORDS)]
+        name = f"Area {n} {word}"
+        slug = f"area-{n}-{word}"
+        areas.append(
+            IndexedArea(id=n, slug=slug, name=name, keys=(name, slug), description=f"The {word} flow.")
+        )
+    areas.append(
+        IndexedArea(
+            id=count, slug="payments-page", name="Payments page", keys=("Payments page",), description=""
+        )
+    )
+    return AreaIndex.build(areas)
+
+
+@pytest.fixture(scope="module")
+def shared() -> AreaIndex:
+    return shared_words_index(10_000)
+
+
+def test_typo_of_a_shared_word_with_a_rare_word_ranks_the_area_with_both_first(shared: AreaIndex) -> None:
+    for query in ("chekout 812", "checkut 812", "812 checkout"):
+        assert shared.search(query).matches[0].name == "Area 812 checkout", query
+
+
+def test_word_two_slips_away_is_still_found_among_thousands(shared: AreaIndex) -> None:
+    result = shared.search("bilings")
+    assert result.kind == MatchKind.AMBIGUOUS
+    assert [m.name for m in result.matches] == ["Area 1 billing", "Area 1001 billing", "Area 1005 billing"]
+
+
+def test_distinct_name_beside_thousands_of_shared_words_is_confident(shared: AreaIndex) -> None:
+    result = shared.search("payments page")
+    assert (result.kind, [m.name for m in result.matches]) == (MatchKind.CONFIDENT, ["Payments page"])
+
+
+def test_areas_weighed_per_query_do_not_grow_with_how_many_share_a_word() -> None:
+    small, large = shared_words_index(2_000), shared_words_index(40_000)
+    for query in ("chekout 812", "bilings", "checkout", "notifcations search"):
+        weighed_small, weighed_large = len(small._word_weights(query)), len(large._word_weights(query))
+        assert weighed_large <= 2 * WORD_CANDIDATES + 20, query
+        assert weighed_large <= weighed_small + 20, query
+
+
+def test_two_shared_words_and_no_rare_one_find_the_areas_having_both() -> None:
+    areas = [
+        IndexedArea(id=n, slug=f"a{n}", name=f"{first} {n}", keys=(f"{first} {n}",), description="")
+        for n, first in enumerate(["billing"] * 600 + ["exports"] * 600)
+    ]
+    areas.append(
+        IndexedArea(
+            id=5000, slug="be", name="Zz billing exports", keys=("Zz billing exports",), description=""
+        )
+    )
+    index = AreaIndex.build(areas)
+    assert index.search("billing exports").matches[0].name == "Zz billing exports"
+
+
+@pytest.mark.parametrize("query", ["x" * 1_000_000, "billing " * 200_000, "\x00" * 1000, "bill\x00ing"])
+def test_huge_or_binary_query_is_answered_without_error(shared: AreaIndex, query: str) -> None:
+    result = shared.search(query)
+    assert result.kind in set(MatchKind)
+    assert len(result.matches) <= 3
 
 
 # ---- the cached directory ----------------------------------------------------------------------

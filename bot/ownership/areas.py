@@ -33,6 +33,8 @@ INDEX_RECHECK_SECONDS = 1.0
 # acknowledgements arriving meanwhile wait at most one slice, with as long a pause after each:
 # a busy loop would starve threads needing the GIL (aiosqlite takes it once per row it reads).
 PREPARE_SLICE_SECONDS = 0.002
+# From this many areas the index is built in a worker thread (small ones take under a millisecond).
+INDEX_IN_THREAD_AREAS = 500
 
 T = TypeVar("T")
 
@@ -312,7 +314,7 @@ async def _load_directory(*, session: AsyncSession, team_id: str, version: int) 
     read_at = utcnow()
     result = await session.execute(select(*Area.__table__.columns).where(Area.team_id == team_id))
     rows = {row["id"]: dict(row) for row in result.mappings()}
-    return CachedDirectory(version=version, rows=rows, index=_index_of(rows), read_at=read_at)
+    return CachedDirectory(version=version, rows=rows, index=await _index_off_loop(rows), read_at=read_at)
 
 
 async def _patch_changed_rows(*, session: AsyncSession, team_id: str, entry: CachedDirectory) -> None:
@@ -335,8 +337,16 @@ async def _patch_changed_rows(*, session: AsyncSession, team_id: str, entry: Cac
             entry.rows[row["id"]] = row
             entry.forget(row["id"])
     if reindex:
-        entry.index = _index_of(entry.rows)
+        entry.index = await _index_off_loop(entry.rows)
     entry.read_at = read_at
+
+
+async def _index_off_loop(rows: dict[int, dict[str, Any]]) -> AreaIndex:
+    """The index over `rows`, built in a worker thread: a large directory takes seconds to index,
+    during which the event loop keeps acknowledging from the previous index (see `fresh`)."""
+    if len(rows) < INDEX_IN_THREAD_AREAS:
+        return _index_of(rows)
+    return await asyncio.to_thread(_index_of, dict(rows))
 
 
 def _index_of(rows: dict[int, dict[str, Any]]) -> AreaIndex:
