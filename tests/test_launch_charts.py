@@ -37,7 +37,7 @@ STATUS_ALT = (
     "latest 55. Target date 26 Jun 2026, in 20 days (today is 6 Jun 2026)."
 )
 SUMMARY_TEXT = (
-    "Readiness standup for Checkout v2: 57/100 (▲ +2 since last standup), 0 blocker(s), 20 days to launch"
+    "Readiness standup for Checkout v2: 57/100 (▲ +2 since last standup), 0 blockers, 20 days to launch"
 )
 
 
