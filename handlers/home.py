@@ -23,6 +23,7 @@ from bot.analytics.slack import attach_charts, has_charts, send_with_charts
 from bot.core.db import SessionFactory
 from bot.core.uow import session_factory_of, unit_of_work
 from bot.home.views import home_view, section_unavailable
+from bot.slack.workspace import workspace_of
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +84,6 @@ async def publish_home(
     await send_with_charts(send, blocks)
 
 
-def team_of(body: dict[str, Any], context: AsyncBoltContext) -> str:
-    team = body.get("team") or {}
-    user = body.get("user") or {}
-    return str(
-        context.team_id or (team.get("id") if isinstance(team, dict) else None) or user.get("team_id") or ""
-    )
-
-
 async def on_home_opened(
     event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
@@ -99,7 +92,7 @@ async def on_home_opened(
     await publish_home(
         client,
         session_factory=session_factory_of(context),
-        team_id=str(context.team_id or body.get("team_id") or ""),
+        team_id=workspace_of(context),
         user_id=str(event["user"]),
     )
 

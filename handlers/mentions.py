@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.uow import slack_unit_of_work
 from bot.ownership.views.whoowns import USAGE
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.whoowns import answer
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
@@ -32,7 +33,7 @@ async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: Asy
     if query is None:
         await client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=USAGE)
         return
-    team_id = event.get("team") or str(context.team_id)
+    team_id = workspace_of(context)
     async with slack_unit_of_work(context) as session:
         text, blocks = await answer(
             session=session, context=context, team_id=team_id, query=query, shareable=False

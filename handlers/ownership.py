@@ -27,8 +27,9 @@ from bot.ownership.views.freshness import (
     owned_areas_section,
 )
 from bot.slack.blocks import as_dicts, section
+from bot.slack.workspace import workspace_of
 from handlers.common import input_state, state_values
-from handlers.home import home_section, publish_home, team_of
+from handlers.home import home_section, publish_home
 from models import Area
 from models.base import utcnow
 
@@ -93,7 +94,7 @@ async def confirm(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    user_id, team_id = body["user"]["id"], team_of(body, context)
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
     if area.owner is None:
         raise UserError(
@@ -122,7 +123,7 @@ async def open_hand_over(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    user_id, team_id = body["user"]["id"], team_of(body, context)
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
     metadata = HandOverMetadata(
         area_id=area.id,
@@ -142,7 +143,7 @@ async def submit_hand_over(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    user_id, team_id = body["user"]["id"], team_of(body, context)
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     try:
         metadata = HandOverMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
@@ -220,7 +221,7 @@ async def not_me(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    user_id, team_id = body["user"]["id"], team_of(body, context)
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
     if area.owner is None:
         raise UserError(f"*{escape_mrkdwn(area.name)}* has no owner to disown it.")

@@ -30,6 +30,7 @@ from bot.ownership.views.whoowns import (
 )
 from bot.slack.blocks import as_dicts
 from bot.slack.blocks import context as context_block
+from bot.slack.workspace import workspace_of
 from models import Area
 
 HELP_WORDS = {"", "help", "-h", "--help", "?"}
@@ -99,7 +100,7 @@ async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: Async
     if query.lower() in HELP_WORDS:
         await ack(text="Usage: /whoowns <what>", blocks=usage(), response_type="ephemeral")
         return
-    team_id = command["team_id"]
+    team_id = workspace_of(context)
     # Answered inside Slack's three-second ack: while the cached directory is fresh, no session.
     directory = context["area_cache"].fresh(team_id)
     if directory is None:
@@ -121,7 +122,7 @@ async def share_answer(
     await ack()
     async with slack_unit_of_work(context) as session:
         area = await area_service.get_by_slug(
-            session=session, team_id=str(context.team_id), slug=action["value"]
+            session=session, team_id=workspace_of(context), slug=action["value"]
         )
         blocks = area_card(area, shareable=False)
         text = area_card_text(area)
@@ -136,7 +137,7 @@ async def pick_match(
     await ack()
     async with slack_unit_of_work(context) as session:
         area = await area_service.get_by_slug(
-            session=session, team_id=str(context.team_id), slug=action["value"]
+            session=session, team_id=workspace_of(context), slug=action["value"]
         )
         blocks = area_card(area)
         text = area_card_text(area)
@@ -200,7 +201,7 @@ async def submit_area(
         await ack(response_action="errors", errors={block: str(first["msg"])})
         return
     user_id = body["user"]["id"]
-    team_id = body["user"].get("team_id") or body["team"]["id"]
+    team_id = workspace_of(context)
     try:
         async with slack_unit_of_work(context) as session:
             area = await area_service.create_area(session=session, team_id=team_id, data=data)

@@ -11,8 +11,10 @@ import httpx
 import pytest
 
 from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
+from bot.launches import away as away_service
 from bot.launches import standups
 from models.launch import StandupAway, StandupPrompt
 from tests.standup_helpers import LAUNCH_CHANNEL, SATURDAY, dms_to, make_due, make_launch, rows, text_of
@@ -179,14 +181,18 @@ async def test_bad_away_input_answers_with_usage_and_stores_nothing(
 
 @pytest.mark.time_machine(SATURDAY, tick=True)
 async def test_away_in_another_workspace_does_not_skip_this_one(
-    http: httpx.AsyncClient, slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any
+    slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any
 ) -> None:
     await make_launch(runtime, emulator)
-    elsewhere = SlackSender(http, emulator, team_id="T0OTHER")
-    answer = (await elsewhere.command("/launch", "away today tomorrow", user="U0CAROL")).json()
-    assert "You're away" in answer["text"]
-    (period,) = await rows(runtime, StandupAway, StandupAway.user_id == "U0CAROL")
-    assert period.team_id == "T0OTHER"
+    async with unit_of_work(runtime.session_factory) as session:
+        await away_service.set_away(
+            session=session,
+            team_id="T0OTHER",
+            user_id="U0CAROL",
+            starts_on=TODAY,
+            ends_on=TODAY + timedelta(days=1),
+            launch=None,
+        )
     await slack.command("/launch", "standup checkout")
     await run_jobs()
     assert len(dms_to(emulator, "U0CAROL")) == 1

@@ -13,6 +13,7 @@ from bot.core.deliveries import claim_delivery
 from bot.core.errors import UserError
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
+from bot.slack.workspace import workspace_of
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def _drop_retried_events(
     if body.get("type") == "event_callback" and event_id:
         async with unit_of_work(context["session_factory"]) as session:
             first = await claim_delivery(
-                session=session, key=f"event:{event_id}", team_id=str(body.get("team_id") or "")
+                session=session, key=f"event:{event_id}", team_id=workspace_of(context)
             )
         if not first:
             log.info("dropping repeated delivery of event %s", event_id)

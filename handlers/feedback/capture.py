@@ -30,8 +30,9 @@ from bot.feedback.views.capture import (
 from bot.feedback.views.common import FeedbackId
 from bot.feedback.views.digest import home_recent_feedback
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.common import HELP_WORDS, ack_ephemeral, origin_channel, tell_privately
-from handlers.feedback._common import settings_of, team_id_of
+from handlers.feedback._common import settings_of
 from handlers.home import home_section
 from models import Area, Feedback, Theme
 from models.feedback import FeedbackSource
@@ -100,7 +101,7 @@ async def log_message_shortcut(
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     ts = str(message.get("ts") or body.get("message_ts") or "")
-    team_id = team_id_of(body, context)
+    team_id = workspace_of(context)
     user_id = body["user"]["id"]
     metadata = FeedbackModalMetadata(
         source=FeedbackSource.SHORTCUT,
@@ -141,7 +142,7 @@ async def feedback_command(
     async with slack_unit_of_work(context) as session:
         view = await _modal_for(
             session=session,
-            team_id=str(command.get("team_id") or context.team_id),
+            team_id=workspace_of(context),
             user_id=command["user_id"],
             metadata=metadata,
             text=text,
@@ -186,7 +187,7 @@ async def on_feedback_reaction(
     settings = settings_of(context)
     item = event["item"]
     channel, ts, user_id = str(item["channel"]), str(item["ts"]), str(event["user"])
-    team_id = str(context.team_id or event.get("team") or "")
+    team_id = workspace_of(context)
     message = await _fetch_message(client, channel, ts)
     text = str((message or {}).get("text") or "")
     data = FeedbackIn.model_validate(
@@ -242,7 +243,7 @@ async def add_details(
 ) -> None:
     """ "Add details" on a confirmation: the modal for the stored item."""
     await ack()
-    team_id = team_id_of(body, context)
+    team_id = workspace_of(context)
     async with slack_unit_of_work(context) as session:
         item = await feedback_service.get_feedback(
             session=session, team_id=team_id, feedback_id=int(action["value"])

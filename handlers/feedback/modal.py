@@ -28,8 +28,9 @@ from bot.feedback.views.capture import (
 from bot.feedback.views.common import FeedbackId
 from bot.ownership import areas as area_service
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.common import StateValues, input_state, input_text, selected_value, state_values, tell_privately
-from handlers.feedback._common import settings_of, team_id_of
+from handlers.feedback._common import settings_of
 from models import Area, Theme
 
 # Slack shows at most 100 options in a select menu.
@@ -100,7 +101,7 @@ async def submit_feedback(
     metadata = FeedbackModalMetadata.model_validate_json(view.get("private_metadata") or "{}")
     values = state_values(view)
     user_id = body["user"]["id"]
-    team_id = team_id_of(body, context)
+    team_id = workspace_of(context)
     settings = settings_of(context)
     try:
         async with slack_unit_of_work(context) as session:
@@ -201,7 +202,7 @@ async def area_options(
 ) -> None:
     """Areas from the ownership directory for the area select, best matches first."""
     query = str(payload.get("value") or "").strip()
-    team_id = team_id_of(body, context)
+    team_id = workspace_of(context)
     async with slack_unit_of_work(context) as session:
         if query:
             _, found = await area_service.search_areas(
@@ -224,7 +225,7 @@ async def theme_options(
 ) -> None:
     """Open themes matching what was typed, and "New theme: …" for a title not taken yet."""
     query = str(payload.get("value") or "").strip()
-    team_id = team_id_of(body, context)
+    team_id = workspace_of(context)
     async with slack_unit_of_work(context) as session:
         found = await theme_service.list_themes(
             session=session, team_id=team_id, q=query or None, limit=MAX_OPTIONS

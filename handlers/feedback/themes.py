@@ -22,8 +22,8 @@ from bot.feedback.views.common import FeedbackId
 from bot.feedback.views.digest import home_followed_themes
 from bot.feedback.views.themes import ThemeModalMetadata, theme_modal
 from bot.slack.blocks import as_dicts, section
+from bot.slack.workspace import workspace_of
 from handlers.common import input_text, origin_channel, selected_value, state_values, tell_privately
-from handlers.feedback._common import team_id_of
 from handlers.home import home_section
 
 _LINK_ACTION = re.compile(f"^{FeedbackId.LINK_THEME}(:|$)")
@@ -42,7 +42,7 @@ async def link_suggested_theme(
     async with slack_unit_of_work(context) as session:
         item, theme = await theme_service.link_feedback(
             session=session,
-            team_id=team_id_of(body, context),
+            team_id=workspace_of(context),
             feedback_id=int(feedback_id),
             theme_id=int(theme_id),
             by=body["user"]["id"],
@@ -80,7 +80,7 @@ async def submit_theme(
     metadata = ThemeModalMetadata.model_validate_json(view.get("private_metadata") or "{}")
     values = state_values(view)
     user_id = body["user"]["id"]
-    team_id = team_id_of(body, context)
+    team_id = workspace_of(context)
     try:
         data = ThemeIn.model_validate(
             {

@@ -8,10 +8,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
 
 
-def team_of(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("team_id") or (body.get("team") or {}).get("id") or "")
-
-
 async def explain(body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext, text: str) -> None:
     """Say what went wrong where the person clicked: ephemerally under a message, else by DM."""
     if (body.get("container") or {}).get("type") == "message" and body.get("response_url"):

@@ -12,7 +12,8 @@ from bot.core.uow import slack_unit_of_work
 from bot.launches import launches as launch_service
 from bot.launches.views.matrix import LaunchId, matrix_blocks, matrix_text
 from bot.slack.blocks import as_dicts
-from handlers.launches._common import explain, team_of
+from bot.slack.workspace import workspace_of
+from handlers.launches._common import explain
 
 
 async def open_launch_status(
@@ -28,7 +29,7 @@ async def open_launch_status(
         launch_id = int(action.get("value") or 0)
         async with slack_unit_of_work(context) as session:
             launch = await launch_service.get_launch(
-                session=session, team_id=team_of(body), launch_id=launch_id
+                session=session, team_id=workspace_of(context), launch_id=launch_id
             )
             board = await launch_service.matrix(session=session, launch=launch)
     except (UserError, ValueError) as exc:

@@ -29,9 +29,10 @@ from bot.launches.views.standup import (
     prompt_text,
 )
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.common import input_text, state_values
 from handlers.home import home_section, publish_home
-from handlers.launches._common import explain, team_of
+from handlers.launches._common import explain
 from models.launch import Launch, StandupRun
 
 
@@ -75,7 +76,7 @@ async def _answer_status(
 ) -> None:
     status = action["action_id"].split(":", 1)[1]
     run_id, function_id = parse_answer_value(action["value"])
-    user_id, team_id = body["user"]["id"], team_of(body)
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     async with slack_unit_of_work(context) as session:
         function, launch = await _answerable(
             session, team_id=team_id, function_id=function_id, user_id=user_id
@@ -150,7 +151,7 @@ async def _open_note(
     user_id = body["user"]["id"]
     async with slack_unit_of_work(context) as session:
         function, launch = await _answerable(
-            session, team_id=team_of(body), function_id=function_id, user_id=user_id
+            session, team_id=workspace_of(context), function_id=function_id, user_id=user_id
         )
     container = body.get("container") or {}
     metadata = NoteMetadata(
@@ -176,7 +177,7 @@ async def submit_note(
 ) -> None:
     metadata = NoteMetadata.model_validate_json(view.get("private_metadata") or "{}")
     note = input_text(state_values(view), LaunchId.NOTE_BLOCK, LaunchId.NOTE_INPUT).strip()
-    user_id, team_id = body["user"]["id"], team_of(body)
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     try:
         async with slack_unit_of_work(context) as session:
             function, launch = await _answerable(

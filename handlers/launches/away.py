@@ -13,6 +13,7 @@ from bot.core.uow import slack_unit_of_work
 from bot.launches import away, calendar
 from bot.launches import launches as launch_service
 from bot.launches.people import people_of
+from bot.slack.workspace import workspace_of
 from models.base import utcnow
 
 
@@ -28,7 +29,7 @@ async def _today(session: Any, context: AsyncBoltContext, *, team_id: str, user_
 
 async def away_answer(sub: str, rest: str, *, command: dict[str, Any], context: AsyncBoltContext) -> str:
     """The ephemeral answer to `/launch away …` or `/launch back`; bad input raises with the usage."""
-    team_id, user_id = command["team_id"], command["user_id"]
+    team_id, user_id = workspace_of(context), command["user_id"]
     async with slack_unit_of_work(context) as session:
         today = await _today(session, context, team_id=team_id, user_id=user_id)
         if sub == "back":

@@ -21,6 +21,7 @@ from bot.launches.views.charts import readiness_trend
 from bot.launches.views.gonogo import readiness_gap
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.common import HELP_WORDS, ack_ephemeral, split_command
 from handlers.launches.away import away_answer
 from handlers.launches.create import open_create_modal
@@ -64,7 +65,7 @@ async def launch_command(
     if blocks and has_charts(blocks):
         # Drawing and uploading a chart can outlast Slack's 3 s: acknowledge, then answer.
         await ack()
-        attached, _ = await attach_charts(client, blocks, team_id=command["team_id"])
+        attached, _ = await attach_charts(client, blocks, team_id=workspace_of(context))
         await respond(text=text, blocks=as_dicts(attached), response_type="ephemeral")
     else:
         await ack_ephemeral(ack, text, as_dicts(blocks) if blocks else None)
@@ -74,7 +75,7 @@ async def launch_command(
 async def _answer(
     sub: str, query: str, *, command: dict[str, Any], context: AsyncBoltContext
 ) -> tuple[str, list[Block] | None]:
-    team_id, user_id = command["team_id"], command["user_id"]
+    team_id, user_id = workspace_of(context), command["user_id"]
     now = utcnow()
     async with slack_unit_of_work(context) as session:
         if sub == "list":

@@ -31,8 +31,8 @@ from bot.launches.views.modals import (
     owners_modal,
 )
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.common import input_state, input_text, selected_value, state_values
-from handlers.launches._common import team_of
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ async def submit_details(
     if draft is None:
         await ack(response_action="errors", errors=errors)
         return
-    team_id = team_of(body)
+    team_id = workspace_of(context)
     async with slack_unit_of_work(context) as session:
         if await launch_service.slug_taken(session=session, team_id=team_id, slug=launch_slug(draft.name)):
             await ack(
@@ -192,7 +192,7 @@ async def submit_owners(
         await ack(response_action="errors", errors={owner_block_id(0): str(exc.errors()[0]["msg"])})
         return
     await ack(response_action="update", view=message_modal("New launch", WORKING))
-    user_id, team_id, view_id = body["user"]["id"], team_of(body), view["id"]
+    user_id, team_id, view_id = body["user"]["id"], workspace_of(context), view["id"]
     try:
         text = await create_from_slack(client, context, team_id=team_id, user_id=user_id, data=data)
     except UserError as exc:

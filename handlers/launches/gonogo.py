@@ -16,8 +16,9 @@ from bot.launches.views.gonogo import vote_blocks, vote_text
 from bot.launches.views.matrix import LaunchId
 from bot.launches.views.modals import VoteMetadata, vote_modal
 from bot.slack.blocks import as_dicts
+from bot.slack.workspace import workspace_of
 from handlers.common import input_text, state_values
-from handlers.launches._common import explain, team_of
+from handlers.launches._common import explain
 from models.launch import Launch, Vote
 
 
@@ -45,7 +46,7 @@ async def _open_vote_modal(
     user_id = body["user"]["id"]
     async with slack_unit_of_work(context) as session:
         decision = await launch_gonogo.get_decision(
-            session=session, team_id=team_of(body), decision_id=decision_id
+            session=session, team_id=workspace_of(context), decision_id=decision_id
         )
         launch = await session.get(Launch, decision.launch_id)
         assert launch is not None
@@ -73,7 +74,7 @@ async def submit_vote(
         async with slack_unit_of_work(context) as session:
             outcome = await launch_gonogo.record_vote(
                 session=session,
-                team_id=team_of(body),
+                team_id=workspace_of(context),
                 decision_id=metadata.decision_id,
                 voter=body["user"]["id"],
                 vote=metadata.vote,

@@ -14,10 +14,6 @@ from bot.core.errors import UserError
 from bot.releases.views.compose import ComposeForm, ComposeMetadata, compose_modal
 
 
-def _team_id(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body.get("team_id") or body["user"].get("team_id"))
-
-
 def _wake(context: AsyncBoltContext) -> None:
     context["runtime"].wake_scheduler()
 

@@ -15,8 +15,9 @@ from bot.releases import approval as release_approval
 from bot.releases import releases as release_service
 from bot.releases.views.approval import approval_answered, changes_modal
 from bot.releases.views.ids import ReleaseId
+from bot.slack.workspace import workspace_of
 from handlers.common import input_text, state_values
-from handlers.releases._common import _release_id, _team_id, _wake
+from handlers.releases._common import _release_id, _wake
 from models import ReleaseStatus
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ async def send_for_approval(
     user = body["user"]["id"]
     async with slack_unit_of_work(context) as session:
         release = await release_approval.submit_for_approval(
-            session=session, team_id=_team_id(body), release_id=release_id, by=user
+            session=session, team_id=workspace_of(context), release_id=release_id, by=user
         )
         approver = release.approver
     _wake(context)
@@ -58,7 +59,7 @@ async def approve(
     async with slack_unit_of_work(context) as session:
         release = await release_approval.approve_release(
             session=session,
-            team_id=_team_id(body),
+            team_id=workspace_of(context),
             release_id=release_id,
             by=user,
             as_approver=True,
@@ -80,7 +81,7 @@ async def open_request_changes(
     release_id, revision = _release_id(action)
     async with slack_unit_of_work(context) as session:
         release = await release_service.get_release(
-            session=session, team_id=_team_id(body), release_id=release_id
+            session=session, team_id=workspace_of(context), release_id=release_id
         )
         if release.status != ReleaseStatus.PENDING_APPROVAL:
             raise UserError(f"Release #{release.id} is {release.status}; it is not waiting for approval.")
@@ -115,7 +116,11 @@ async def submit_request_changes(
     try:
         async with slack_unit_of_work(context) as session:
             release = await release_approval.request_changes(
-                session=session, team_id=_team_id(body), release_id=int(release_id), by=user, reason=reason
+                session=session,
+                team_id=workspace_of(context),
+                release_id=int(release_id),
+                by=user,
+                reason=reason,
             )
             text = approval_answered(release, approved=False, by=user)
     except UserError as exc:

@@ -28,8 +28,9 @@ from bot.releases.views.compose import (
     saved_notice,
 )
 from bot.releases.views.ids import WHEN_AT, WHEN_NOW, ReleaseId
+from bot.slack.workspace import workspace_of
 from handlers.common import origin_channel, state_values, tell_privately
-from handlers.releases._common import _open_compose, _release_id, _team_id, _wake
+from handlers.releases._common import _open_compose, _release_id, _wake
 from handlers.releases.form import (
     FIELD_BLOCKS,
     FieldError,
@@ -62,7 +63,7 @@ async def submit_compose(
 ) -> None:
     metadata = ComposeMetadata.model_validate_json(view.get("private_metadata") or "{}")
     user = body["user"]["id"]
-    team_id = _team_id(body)
+    team_id = workspace_of(context)
     form = form_from_state(state_values(view), metadata)
     locked = False
     if metadata.release_id is not None:
@@ -150,7 +151,7 @@ async def launch_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBolt
     async with slack_unit_of_work(context) as session:
         statement = (
             select(Launch.id, Launch.name)
-            .where(Launch.team_id == _team_id(body), Launch.status != LaunchStatus.CANCELLED)
+            .where(Launch.team_id == workspace_of(context), Launch.status != LaunchStatus.CANCELLED)
             .order_by(Launch.target_date.desc())
             .limit(OPTIONS_LIMIT)
         )
@@ -166,7 +167,7 @@ async def theme_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltC
         statement = (
             select(Theme.id, Theme.title)
             .where(
-                Theme.team_id == _team_id(body),
+                Theme.team_id == workspace_of(context),
                 Theme.status != ThemeStatus.DECLINED,
                 Theme.merged_into_id.is_(None),
             )
@@ -197,7 +198,7 @@ async def edit_release(
     release_id, _ = _release_id(action)
     async with slack_unit_of_work(context) as session:
         release = await release_service.get_release(
-            session=session, team_id=_team_id(body), release_id=release_id
+            session=session, team_id=workspace_of(context), release_id=release_id
         )
         form, locales = await _form_of(session, release)
     metadata = ComposeMetadata(
@@ -255,7 +256,7 @@ async def discard_release(
     release_id, _ = _release_id(action)
     async with slack_unit_of_work(context) as session:
         await release_approval.cancel_release(
-            session=session, team_id=_team_id(body), release_id=release_id, by=body["user"]["id"]
+            session=session, team_id=workspace_of(context), release_id=release_id, by=body["user"]["id"]
         )
     _wake(context)
     await respond(

@@ -15,8 +15,9 @@ from bot.releases import approval as release_approval
 from bot.releases import releases as release_service
 from bot.releases.views.ids import ReleaseId
 from bot.releases.views.status import release_list, release_status, usage
+from bot.slack.workspace import workspace_of
 from handlers.common import ack_ephemeral, split_command
-from handlers.releases._common import _open_compose, _release_id, _team_id, _wake
+from handlers.releases._common import _open_compose, _release_id, _wake
 from models import Release
 
 # ---- /release ---------------------------------------------------------------------------------
@@ -26,7 +27,7 @@ async def release_command(
     ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     sub, rest = split_command(command.get("text"))
-    team_id, user = command["team_id"], command["user_id"]
+    team_id, user = workspace_of(context), command["user_id"]
     if sub == "new":
         await ack()
         await _open_compose(
@@ -90,7 +91,7 @@ async def cancel_from_status(
     release_id, _ = _release_id(action)
     async with slack_unit_of_work(context) as session:
         release = await release_approval.cancel_release(
-            session=session, team_id=_team_id(body), release_id=release_id, by=body["user"]["id"]
+            session=session, team_id=workspace_of(context), release_id=release_id, by=body["user"]["id"]
         )
         text, blocks = await _status(session, release)
     _wake(context)
@@ -108,7 +109,7 @@ async def retry_failed(
     release_id, _ = _release_id(action)
     async with slack_unit_of_work(context) as session:
         count = await release_approval.retry_failed_posts(
-            session=session, team_id=_team_id(body), release_id=release_id, by=body["user"]["id"]
+            session=session, team_id=workspace_of(context), release_id=release_id, by=body["user"]["id"]
         )
     _wake(context)
     text = (
