@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.db import SessionFactory, create_engine, create_session_factory
+from bot.core.permissions import Admins
 from bot.core.secrets import UndecryptableSecret, cipher_for, reveal
 from bot.core.settings import Settings
 from bot.ownership.areas import AreaIndexCache
@@ -30,6 +31,7 @@ class Runtime:
     session_factory: SessionFactory
     http: aiohttp.ClientSession
     area_cache: AreaIndexCache = field(default_factory=AreaIndexCache)
+    admins: Admins = field(default_factory=Admins)
     bolt: AsyncApp | None = None
     scheduler: SchedulerService | None = None
     # The bot token's own workspace (single-workspace mode), learned from auth.test once.
@@ -84,4 +86,5 @@ def build_runtime(settings: Settings) -> Runtime:
         engine=engine,
         session_factory=create_session_factory(engine),
         http=create_http_session(),
+        admins=Admins(settings.switchboard_admins),
     )

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     admin_api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Slack user ids who act as workspace admins besides Slack's own admins and owners.
+    switchboard_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Encrypts the installation tokens stored in the database; comma-separated to rotate keys.
     switchboard_secret_key: SecretStr | None = None
     switchboard_timezone: str = "UTC"
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
     release_draft_owner: str | None = None
     release_draft_approver: str | None = None
 
-    @field_validator("admin_api_tokens", mode="before")
+    @field_validator("admin_api_tokens", "switchboard_admins", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:
         if isinstance(value, str):

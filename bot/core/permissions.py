@@ -1,0 +1,222 @@
+"""Who may do what: the one policy every Slack listener and admin route asks.
+
+Each `may_*` function takes the person acting and the thing acted on and returns a `Verdict`;
+`require` turns a refusal into the ephemeral (or modal error) that names who may do it. Nothing
+here reads the database or Slack: the caller loads the row, and `Admins` answers whether someone
+is a workspace admin (Slack's own admins and owners, plus `SWITCHBOARD_ADMINS`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.errors import UserError
+from bot.core.text import and_list, user_mention
+
+ADMINS = "a workspace admin"
+# How long a users.info answer about someone's admin role is trusted.
+ADMIN_CACHE_SECONDS = 60.0
+
+
+class Refused(UserError):
+    """A person asked for something the policy does not allow them; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a Slack user (and whether they are a workspace admin), or an admin-API token."""
+
+    user_id: str | None
+    admin: bool = False
+
+    @classmethod
+    def api(cls) -> Actor:
+        """An admin-API token acts as a workspace admin."""
+        return cls(user_id=None, admin=True)
+
+    def is_(self, user_id: str | None) -> bool:
+        return user_id is not None and self.user_id == user_id
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    refusal: str = ""
+    # Allowed, but the change waits for the approver before anything already posted changes.
+    review: bool = False
+
+
+ALLOWED = Verdict(allowed=True)
+
+
+def require(verdict: Verdict) -> Verdict:
+    if not verdict.allowed:
+        raise Refused(verdict.refusal)
+    return verdict
+
+
+def _who(*people: str | None, admins: bool = True) -> str:
+    named = [user_mention(p) for p in dict.fromkeys(p for p in people if p)]
+    return and_list([*named, ADMINS] if admins else named) if named or admins else "nobody"
+
+
+def _refuse(what: str, *people: str | None, admins: bool = True) -> Verdict:
+    return Verdict(allowed=False, refusal=f"Only {_who(*people, admins=admins)} can {what}.")
+
+
+# ---- releases ---------------------------------------------------------------------------------
+
+
+class ReleaseLike(Protocol):
+    id: int
+    owner: str | None
+    approver: str | None
+    status: str
+
+
+# Statuses in which a change is a change to something already agreed on.
+_AGREED = {"approved", "scheduled", "posting", "posted"}
+
+
+def may_edit_release(actor: Actor, release: ReleaseLike) -> Verdict:
+    """A draft: its owner and admins. Once approved: also its approver; the owner's change goes
+    back to the approver before posted messages are updated."""
+    if release.status == "cancelled":
+        return Verdict(allowed=False, refusal=f"Release #{release.id} is cancelled; it can't be edited.")
+    agreed = str(release.status) in _AGREED
+    if actor.admin or (agreed and actor.is_(release.approver)):
+        return ALLOWED
+    if actor.is_(release.owner):
+        return Verdict(allowed=True, review=agreed and release.approver is not None)
+    people = (release.owner, release.approver) if agreed else (release.owner,)
+    return _refuse(f"edit release #{release.id}", *people)
+
+
+def may_submit_or_discard_release(actor: Actor, release: ReleaseLike) -> Verdict:
+    """Send a draft for approval, or discard it: its owner, admins."""
+    if actor.admin or actor.is_(release.owner):
+        return ALLOWED
+    return _refuse(f"send or discard release #{release.id}", release.owner)
+
+
+def may_approve_release(actor: Actor, release: ReleaseLike) -> Verdict:
+    """Approve or send back: its approver; admins only when no approver is set."""
+    if release.approver is None:
+        return ALLOWED if actor.admin else _refuse(f"approve release #{release.id}")
+    if actor.is_(release.approver):
+        return ALLOWED
+    return _refuse(f"approve release #{release.id}", release.approver, admins=False)
+
+
+def may_cancel_release(actor: Actor, release: ReleaseLike) -> Verdict:
+    """Cancel or reschedule: its owner, its approver, admins."""
+    if actor.admin or actor.is_(release.owner) or actor.is_(release.approver):
+        return ALLOWED
+    return _refuse(f"cancel or reschedule release #{release.id}", release.owner, release.approver)
+
+
+# ---- launches ---------------------------------------------------------------------------------
+
+
+class LaunchLike(Protocol):
+    name: str
+    owner: str
+
+
+class FunctionLike(Protocol):
+    name: str
+    owner: str | None
+
+
+def may_answer_function(actor: Actor, launch: LaunchLike, function: FunctionLike) -> Verdict:
+    """Answer a standup for a function or add a note: the function's owner, the launch owner."""
+    if actor.is_(function.owner) or actor.is_(launch.owner):
+        return ALLOWED
+    return _refuse(f"answer for {function.name}", function.owner, launch.owner, admins=False)
+
+
+def may_vote(actor: Actor, launch: LaunchLike, function_owners: Iterable[str | None]) -> Verdict:
+    """Vote go/no-go: the function owners."""
+    owners = [o for o in function_owners if o]
+    if any(actor.is_(o) for o in owners):
+        return ALLOWED
+    return _refuse(f"vote on go/no-go for {launch.name}", *owners, admins=False)
+
+
+def may_run_launch(actor: Actor, launch: LaunchLike) -> Verdict:
+    """Edit a launch, its functions and schedule; start a standup or a go/no-go: its owner, admins."""
+    if actor.admin or actor.is_(launch.owner):
+        return ALLOWED
+    return _refuse(f"change {launch.name} or start its standups and go/no-go", launch.owner)
+
+
+# ---- ownership and feedback -------------------------------------------------------------------
+
+
+class AreaLike(Protocol):
+    name: str
+    owner: str | None
+    backups: list[str]
+
+
+def may_answer_for_area(actor: Actor, area: AreaLike) -> Verdict:
+    """Confirm, hand over, disown, edit or delete an area: its owner, its backups, admins."""
+    if actor.admin or actor.is_(area.owner) or any(actor.is_(b) for b in area.backups or ()):
+        return ALLOWED
+    return _refuse(f"change {area.name}", area.owner, *(area.backups or ()))
+
+
+def may_move_theme(actor: Actor, theme_name: str, area: AreaLike | None) -> Verdict:
+    """Ship, merge or decline a theme from Slack: the owner of its area, admins."""
+    owner = area.owner if area is not None else None
+    if actor.admin or actor.is_(owner):
+        return ALLOWED
+    return _refuse(f"ship, merge or decline {theme_name}", owner)
+
+
+# ---- who is an admin --------------------------------------------------------------------------
+
+
+class Admins:
+    """Slack's own admins and owners (from `users.info`, remembered briefly) and the configured ids."""
+
+    def __init__(
+        self,
+        configured: Iterable[str] = (),
+        *,
+        ttl: float = ADMIN_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.configured = frozenset(u.strip() for u in configured if u.strip())
+        self.ttl = ttl
+        self.clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, bool]] = {}
+
+    async def is_admin(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:
+        if user_id in self.configured:
+            return True
+        key = (team_id, user_id)
+        now = self.clock()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self.ttl:
+            return seen[1]
+        try:
+            response = await client.users_info(user=user_id)
+        except SlackApiError:
+            # Not remembered: a Slack blip must not make an admin a member for a whole minute.
+            return False
+        user: dict[str, Any] = response.get("user") or {}
+        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (now, admin)
+        return admin
+
+    async def actor(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> Actor:
+        return Actor(user_id=user_id, admin=await self.is_admin(client, team_id=team_id, user_id=user_id))
