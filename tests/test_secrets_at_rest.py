@@ -300,12 +300,12 @@ def test_cli_reencrypt_encrypts_plaintext_rows_then_refuses_a_wrong_key(migrated
 
     done = run_cli(["secrets", "reencrypt"], {"DATABASE_URL": url, "SWITCHBOARD_SECRET_KEY": SECRET_KEY})
     assert done.exit_code == 0, done.output
-    assert "re-encrypted 1 installation(s); 0 already current" in done.stdout
+    assert "re-encrypted 1 installation; 0 already current" in done.stdout
     ((team, token),) = asyncio.run(_rows(url))
     assert team == "T7" and cipher(SECRET_KEY).decrypt(token) == "xoxb-t7-plain"
 
     again = run_cli(["secrets", "reencrypt"], {"DATABASE_URL": url, "SWITCHBOARD_SECRET_KEY": SECRET_KEY})
-    assert "re-encrypted 0 installation(s); 1 already current" in again.stdout
+    assert "re-encrypted 0 installations; 1 already current" in again.stdout
 
     wrong = run_cli(["secrets", "reencrypt"], {"DATABASE_URL": url, "SWITCHBOARD_SECRET_KEY": OTHER_KEY})
     assert wrong.exit_code == 2

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import Block, ImageBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.analytics.charts import Chart, render_in_thread
+from bot.core.text import plural
 from bot.core.uow import unit_of_work
 from bot.scheduler.jobs import keep_in_payload
 from bot.scheduler.registry import JobContext
@@ -178,7 +179,8 @@ async def send_with_charts(send: Callable[[list[dict[str, Any]]], Awaitable[T]],
         if error_code(exc) != "invalid_blocks" or not charts:
             raise
         log.warning(
-            "Slack refused the message's %d chart(s) (invalid_blocks); sending it without", len(charts)
+            "Slack refused the message's %s (invalid_blocks); sending it without",
+            plural(len(charts), "chart"),
         )
         UPLOADED.forget({str(getattr(b.slack_file, "id", "")) for b in charts})
         return await send(as_dicts([b for b in blocks if b not in charts]))

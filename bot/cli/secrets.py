@@ -11,6 +11,7 @@ from bot.core.db import create_engine, create_session_factory
 from bot.core.logs import install_log_redaction
 from bot.core.secrets import cipher_for, generate_key
 from bot.core.settings import SettingsError, get_settings
+from bot.core.text import plural, plural_noun
 
 if TYPE_CHECKING:
     from bot.slack.oauth import SealReport
@@ -59,9 +60,10 @@ def reencrypt() -> None:
     except SettingsError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"re-encrypted {report.reencrypted} installation(s); {report.current} already current")
+    typer.echo(f"re-encrypted {plural(report.reencrypted, 'installation')}; {report.current} already current")
     if report.unreadable:
         _fail(
-            "SWITCHBOARD_SECRET_KEY: none of its keys decrypts the stored tokens of workspace(s) "
-            f"{', '.join(sorted(report.unreadable))}; add the key they were encrypted with"
+            "SWITCHBOARD_SECRET_KEY: none of its keys decrypts the stored tokens of "
+            f"{plural_noun(len(report.unreadable), 'workspace')} {', '.join(sorted(report.unreadable))}; "
+            "add the key they were encrypted with"
         )

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from bot.core.db import SessionFactory
 from bot.core.secrets import TokenCipher, UndecryptableSecret, cipher_for, reveal
 from bot.core.settings import SettingsError
+from bot.core.text import plural, plural_noun
 from bot.core.uow import unit_of_work
 from models import Installation, OAuthState
 from models.base import utcnow
@@ -182,12 +183,15 @@ async def seal_stored_installations(runtime: Runtime) -> None:
         return
     report = await reencrypt_installations(runtime.session_factory, cipher)
     if report.reencrypted:
-        log.info("encrypted the tokens of %d installation(s) with the first secret key", report.reencrypted)
+        log.info(
+            "encrypted the tokens of %s with the first secret key", plural(report.reencrypted, "installation")
+        )
     if report.unreadable:
         log.error(
-            "SWITCHBOARD_SECRET_KEY: none of its keys decrypts the stored tokens of workspace(s) %s; "
+            "SWITCHBOARD_SECRET_KEY: none of its keys decrypts the stored tokens of %s %s; "
             "they answer as not installed until the key they were encrypted with is added "
             "(after the new one, comma-separated) or the app is installed there again",
+            plural_noun(len(report.unreadable), "workspace"),
             ", ".join(sorted(report.unreadable)),
         )
 
