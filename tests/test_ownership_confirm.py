@@ -325,7 +325,9 @@ async def test_hand_over_moves_ownership_announces_it_and_dms_the_new_owner(
     stale = await slack.view_submission(
         "ownership_hand_over_modal", hand_over_values("U0DAVE"), user="U0BOB", private_metadata=metadata
     )
-    assert "Only its owner <@U0CAROL> and a workspace admin can" in stale.json()["errors"]["ownership_new_owner"]
+    assert (
+        "Only its owner <@U0CAROL> and a workspace admin can" in stale.json()["errors"]["ownership_new_owner"]
+    )
     assert (await area_named(runtime, "billing")).owner == "U0CAROL"
 
 

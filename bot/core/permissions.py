@@ -157,7 +157,9 @@ def may_vote(actor: Actor, launch: LaunchLike, function_owners: Iterable[str | N
     if any(actor.is_(o) for o in owners):
         return ALLOWED
     if not owners:
-        return Verdict(allowed=False, refusal=f"*{escape_mrkdwn(launch.name)}* has no function owners to vote.")
+        return Verdict(
+            allowed=False, refusal=f"*{escape_mrkdwn(launch.name)}* has no function owners to vote."
+        )
     return Verdict(
         allowed=False,
         refusal=f"Only the function owners of *{escape_mrkdwn(launch.name)}* vote on go/no-go: "
