@@ -158,7 +158,9 @@ def may_vote(actor: Actor, launch: LaunchLike, function_owners: Iterable[str | N
         return ALLOWED
     if not owners:
         return Verdict(
-            allowed=False, refusal=f"*{escape_mrkdwn(launch.name)}* has no function owners to vote."
+            allowed=False,
+            refusal=f"Nobody can vote on go/no-go for *{escape_mrkdwn(launch.name)}*: "
+            "no function has an owner.",
         )
     return Verdict(
         allowed=False,
