@@ -5,6 +5,7 @@ message naming who may, changes no row and posts nothing."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -311,3 +312,28 @@ async def test_launch_status_answer_carries_no_buttons(slack: SlackSender, world
     assert answer["response_type"] == "ephemeral" and "Checkout v2" in answer["text"]
     assert [b for b in answer["blocks"] if b["type"] == "actions"] == []
     assert not any("accessory" in b and b["accessory"].get("type") == "button" for b in answer["blocks"])
+
+
+MUTATING = ("post", "put", "patch", "delete")
+
+
+async def test_every_admin_api_mutation_takes_an_admin_token_and_refuses_none(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    """An admin-API token acts as a workspace admin: no mutation answers 401 or 403 to it."""
+    operations = [
+        (method, path)
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith("/api/v1")
+        for method in item
+        if method in MUTATING
+    ]
+    assert len(operations) >= 5
+    for method, path in operations:
+        url = re.sub(r"\{[^}]+\}", "999999", path)
+        anonymous = await http.request(method.upper(), url, json={})
+        assert anonymous.status_code == 401, (method, path)
+        admin = await http.request(
+            method.upper(), url, json={}, headers={"Authorization": "Bearer test-admin-token"}
+        )
+        assert admin.status_code not in (401, 403, 500), (method, path, admin.status_code, admin.text)
