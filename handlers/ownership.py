@@ -12,7 +12,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict, UserError
-from bot.core.text import escape_mrkdwn, user_mention
+from bot.core.permissions import may_answer_for_area, require
+from bot.core.text import escape_mrkdwn
 from bot.core.uow import session_factory_of, slack_unit_of_work
 from bot.ownership import accounts as account_service
 from bot.ownership import confirmation as ownership_service
@@ -27,7 +28,7 @@ from bot.ownership.views.freshness import (
     owned_areas_section,
 )
 from bot.slack.blocks import as_dicts, section
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import input_state, state_values
 from handlers.home import home_section, publish_home
 from models import Area
@@ -47,17 +48,11 @@ def _from_home(body: dict[str, Any]) -> bool:
     return (body.get("container") or {}).get("type") == "view"
 
 
-async def _area_for_answer(
-    context: AsyncBoltContext, client: AsyncWebClient, team_id: str, area_id: int, user_id: str
-) -> Area:
-    """The area, if `user_id` may answer for it (its owner or a Slack admin); else a UserError."""
+async def _area_for_answer(context: AsyncBoltContext, team_id: str, area_id: int, user_id: str) -> Area:
+    """The area, when the policy lets `user_id` answer for it; else `Refused`."""
     async with slack_unit_of_work(context) as session:
         area = await ownership_service.get_area(session=session, team_id=team_id, area_id=area_id)
-    if not await account_service.may_answer_for(client, area, user_id):
-        raise UserError(
-            f"Only {user_mention(area.owner)}, who owns *{escape_mrkdwn(area.name)}*, or a Slack admin "
-            "can answer for it. If it should be yours, ask them to hand it over."
-        )
+    require(may_answer_for_area(await actor_of(context, user_id), area))
     return area
 
 
@@ -95,7 +90,7 @@ async def confirm(
 ) -> None:
     await ack()
     user_id, team_id = body["user"]["id"], workspace_of(context)
-    area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
+    area = await _area_for_answer(context, team_id, _area_id(action), user_id)
     if area.owner is None:
         raise UserError(
             f"*{escape_mrkdwn(area.name)}* has no owner to confirm; hand it over to someone instead."
@@ -124,7 +119,7 @@ async def open_hand_over(
 ) -> None:
     await ack()
     user_id, team_id = body["user"]["id"], workspace_of(context)
-    area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
+    area = await _area_for_answer(context, team_id, _area_id(action), user_id)
     metadata = HandOverMetadata(
         area_id=area.id,
         owner=area.owner,
@@ -177,8 +172,9 @@ async def submit_hand_over(
         # The same hand-over submitted twice: the first one did everything.
         await ack()
         return
-    if not await account_service.may_answer_for(client, current, user_id):
-        await refuse("Only the area's current owner or a Slack admin can hand it over.")
+    verdict = may_answer_for_area(await actor_of(context, user_id), current)
+    if not verdict.allowed:
+        await refuse(verdict.refusal)
         return
     try:
         async with slack_unit_of_work(context) as session:
@@ -222,7 +218,7 @@ async def not_me(
 ) -> None:
     await ack()
     user_id, team_id = body["user"]["id"], workspace_of(context)
-    area = await _area_for_answer(context, client, team_id, _area_id(action), user_id)
+    area = await _area_for_answer(context, team_id, _area_id(action), user_id)
     if area.owner is None:
         raise UserError(f"*{escape_mrkdwn(area.name)}* has no owner to disown it.")
     settings = context["settings"]

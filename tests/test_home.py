@@ -130,7 +130,7 @@ async def test_someone_else_confirming_from_home_is_told_why_not(
         "ownership_confirm", str(area_id), user="U0CAROL", view={"id": "VH", "type": "home"}
     )
     (told,) = await emulator.wait_for("chat.postMessage")
-    assert told["channel"] == "U0CAROL" and "Only <@U0BOB>" in told["text"]
+    assert told["channel"] == "U0CAROL" and "Only its owner <@U0BOB>" in told["text"]
     assert emulator.calls_to("views.publish") == []
 
 

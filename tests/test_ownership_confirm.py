@@ -264,7 +264,7 @@ async def test_only_the_owner_or_a_slack_admin_may_answer(
     await slack.block_action("ownership_confirm", str(billing.id), user="U0CAROL", channel="D0CAROL")
     (refusal,) = await emulator.wait_for("response_url")
     assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
-    assert "Only <@U0BOB>, who owns *Billing*, or a Slack admin" in refusal["text"]
+    assert "Only its owner <@U0BOB> and a workspace admin can confirm, hand over" in refusal["text"]
     await slack.block_action("ownership_not_me", str(billing.id), user="U0CAROL", channel="D0CAROL")
     await emulator.wait_for("response_url", 2)
     area = await area_named(runtime, "billing")
@@ -325,7 +325,9 @@ async def test_hand_over_moves_ownership_announces_it_and_dms_the_new_owner(
     stale = await slack.view_submission(
         "ownership_hand_over_modal", hand_over_values("U0DAVE"), user="U0BOB", private_metadata=metadata
     )
-    assert "current owner or a Slack admin" in stale.json()["errors"]["ownership_new_owner"]
+    assert (
+        "Only its owner <@U0CAROL> and a workspace admin can" in stale.json()["errors"]["ownership_new_owner"]
+    )
     assert (await area_named(runtime, "billing")).owner == "U0CAROL"
 
 

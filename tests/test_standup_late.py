@@ -107,7 +107,10 @@ async def test_late_click_by_someone_else_is_refused_and_edits_nothing(
         found["action_id"], found["value"], user="U0DAVE", channel="D0CAROL", message=message
     )
     reply = (await emulator.wait_for("response_url", 2))[-1]
-    assert reply["response_type"] == "ephemeral" and "Only the owner of *QA*" in reply["text"]
+    assert (
+        reply["response_type"] == "ephemeral"
+        and "Only its owner <@U0CAROL> and the launch owner" in reply["text"]
+    )
     await run_jobs()
     assert not edits_of(emulator, posted["ts"])
     assert not await rows(runtime, Job, Job.kind == answers.SUMMARY_UPDATE_KIND)

@@ -188,7 +188,10 @@ async def test_someone_else_cannot_answer_for_a_function(
         found["action_id"], found["value"], user="U0CAROL", channel="D0BOB", message=message
     )
     (reply,) = await emulator.wait_for("response_url")
-    assert reply["response_type"] == "ephemeral" and "Only the owner of *Engineering*" in reply["text"]
+    assert (
+        reply["response_type"] == "ephemeral"
+        and "Only its owner <@U0BOB> and the launch owner" in reply["text"]
+    )
     (function,) = await rows(runtime, LaunchFunction, LaunchFunction.id == ids["Engineering"])
     assert function.status == "not_started"
 

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
-from bot.core.text import and_list, user_mention
+from bot.core.text import and_list, escape_mrkdwn, user_mention
 
 ADMINS = "a workspace admin"
 # How long a users.info answer about someone's admin role is trusted.
@@ -67,7 +67,10 @@ def _who(*people: str | None, admins: bool = True) -> str:
 
 
 def _refuse(what: str, *people: str | None, admins: bool = True) -> Verdict:
-    return Verdict(allowed=False, refusal=f"Only {_who(*people, admins=admins)} can {what}.")
+    who = _who(*people, admins=admins)
+    if who == "nobody":
+        return Verdict(allowed=False, refusal=f"Nobody can {what} yet.")
+    return Verdict(allowed=False, refusal=f"Only {who} can {what}.")
 
 
 # ---- releases ---------------------------------------------------------------------------------
@@ -138,7 +141,14 @@ def may_answer_function(actor: Actor, launch: LaunchLike, function: FunctionLike
     """Answer a standup for a function or add a note: the function's owner, the launch owner."""
     if actor.is_(function.owner) or actor.is_(launch.owner):
         return ALLOWED
-    return _refuse(f"answer for {function.name}", function.owner, launch.owner, admins=False)
+    roles = [f"the launch owner {user_mention(launch.owner)}"]
+    if function.owner and function.owner != launch.owner:
+        roles.insert(0, f"its owner {user_mention(function.owner)}")
+    return Verdict(
+        allowed=False,
+        refusal=f"Only {and_list(roles)} can answer for *{escape_mrkdwn(function.name)}* "
+        f"in *{escape_mrkdwn(launch.name)}*.",
+    )
 
 
 def may_vote(actor: Actor, launch: LaunchLike, function_owners: Iterable[str | None]) -> Verdict:
@@ -146,14 +156,28 @@ def may_vote(actor: Actor, launch: LaunchLike, function_owners: Iterable[str | N
     owners = [o for o in function_owners if o]
     if any(actor.is_(o) for o in owners):
         return ALLOWED
-    return _refuse(f"vote on go/no-go for {launch.name}", *owners, admins=False)
+    if not owners:
+        return Verdict(
+            allowed=False,
+            refusal=f"Nobody can vote on go/no-go for *{escape_mrkdwn(launch.name)}*: "
+            "no function has an owner.",
+        )
+    return Verdict(
+        allowed=False,
+        refusal=f"Only the function owners of *{escape_mrkdwn(launch.name)}* vote on go/no-go: "
+        f"{and_list([user_mention(o) for o in dict.fromkeys(owners)])}.",
+    )
 
 
 def may_run_launch(actor: Actor, launch: LaunchLike) -> Verdict:
     """Edit a launch, its functions and schedule; start a standup or a go/no-go: its owner, admins."""
     if actor.admin or actor.is_(launch.owner):
         return ALLOWED
-    return _refuse(f"change {launch.name} or start its standups and go/no-go", launch.owner)
+    return Verdict(
+        allowed=False,
+        refusal=f"Only the launch owner {user_mention(launch.owner)} and {ADMINS} can change "
+        f"*{escape_mrkdwn(launch.name)}* or start its standups and go/no-go votes.",
+    )
 
 
 # ---- ownership and feedback -------------------------------------------------------------------
@@ -169,7 +193,15 @@ def may_answer_for_area(actor: Actor, area: AreaLike) -> Verdict:
     """Confirm, hand over, disown, edit or delete an area: its owner, its backups, admins."""
     if actor.admin or actor.is_(area.owner) or any(actor.is_(b) for b in area.backups or ()):
         return ALLOWED
-    return _refuse(f"change {area.name}", area.owner, *(area.backups or ()))
+    roles = [f"its owner {user_mention(area.owner)}"] if area.owner else []
+    backups = [user_mention(b) for b in dict.fromkeys(area.backups or ()) if b != area.owner]
+    if backups:
+        roles.append(f"{'its backup' if len(backups) == 1 else 'its backups'} {and_list(backups)}")
+    return Verdict(
+        allowed=False,
+        refusal=f"Only {and_list([*roles, ADMINS])} can confirm, hand over, disown, edit or delete "
+        f"*{escape_mrkdwn(area.name)}*.",
+    )
 
 
 def may_move_theme(actor: Actor, theme_name: str, area: AreaLike | None) -> Verdict:
@@ -177,7 +209,7 @@ def may_move_theme(actor: Actor, theme_name: str, area: AreaLike | None) -> Verd
     owner = area.owner if area is not None else None
     if actor.admin or actor.is_(owner):
         return ALLOWED
-    return _refuse(f"ship, merge or decline {theme_name}", owner)
+    return _refuse(f"ship, merge or decline *{escape_mrkdwn(theme_name)}*", owner)
 
 
 # ---- who is an admin --------------------------------------------------------------------------

@@ -227,11 +227,6 @@ async def answered_run(
     return given if given.closed_at >= now - LATE_WINDOW else None
 
 
-def may_answer(*, function: LaunchFunction, launch: Launch, user_id: str) -> bool:
-    """Function owners answer for their function; the launch owner may answer for any."""
-    return user_id in (function.owner, launch.owner)
-
-
 async def blocked_alert_recipients(
     *, session: AsyncSession, function: LaunchFunction, launch: Launch, by: str | None
 ) -> list[str]:

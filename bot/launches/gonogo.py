@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import NotFound, UserError
-from bot.core.text import escape_mrkdwn, user_mention
+from bot.core.text import escape_mrkdwn
 from bot.launches import calendar
 from bot.launches.functions import functions_of
 from bot.launches.launches import LIVE_STATUSES
@@ -32,10 +32,6 @@ POST_KIND = "launch.gonogo_post"
 RESULT_KIND = "launch.gonogo_result"
 # An automatic vote is only opened while its launch is still ahead.
 AUTO_VOTE_STATUSES = (LaunchStatus.PLANNING, LaunchStatus.AT_RISK)
-
-
-class NotAVoter(UserError):
-    """Someone who owns no function of the launch tried to vote."""
 
 
 @dataclass(frozen=True)
@@ -151,17 +147,6 @@ async def get_decision(*, session: AsyncSession, team_id: str, decision_id: int)
     return decision
 
 
-def check_voter(decision: GoNoGoDecision, launch: Launch, user_id: str) -> None:
-    """Only the function owners of the launch vote; anyone else is told who does."""
-    if user_id in decision.voters:
-        return
-    voters = ", ".join(user_mention(v) for v in decision.voters)
-    raise NotAVoter(
-        f"Only the function owners of *{escape_mrkdwn(launch.name)}* vote on go/no-go ({voters}). "
-        f"If you should sign off a function, ask {user_mention(launch.owner)} to make you its owner."
-    )
-
-
 def check_open(decision: GoNoGoDecision, launch: Launch) -> None:
     if decision.status != DecisionStatus.OPEN:
         result = "Go" if decision.result == Vote.GO else "No-go"
@@ -173,11 +158,13 @@ def check_open(decision: GoNoGoDecision, launch: Launch) -> None:
 async def record_vote(
     *, session: AsyncSession, team_id: str, decision_id: int, voter: str, vote: Vote, reason: str
 ) -> VoteOutcome:
-    """Store (or change) a vote; the last missing vote decides: all Go → the launch is ready."""
+    """Store (or change) a vote; the last missing vote decides: all Go → the launch is ready.
+
+    The caller has asked the policy (`may_vote`) whether `voter` may vote.
+    """
     decision = await get_decision(session=session, team_id=team_id, decision_id=decision_id)
     launch = await session.get(Launch, decision.launch_id)
     assert launch is not None
-    check_voter(decision, launch, voter)
     check_open(decision, launch)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     excluded = insert(GoNoGoVote).excluded

@@ -1,4 +1,4 @@
-"""Owners' Slack accounts: active, deactivated or gone, workspace admins, and who may take over."""
+"""Owners' Slack accounts: active, deactivated or gone, and who may take over."""
 
 from __future__ import annotations
 
@@ -74,15 +74,6 @@ async def account_status(client: AsyncWebClient, user_id: str) -> OwnerStatus:
     return OwnerStatus.DEACTIVATED if user.get("deleted") else OwnerStatus.ACTIVE
 
 
-async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
-    try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError:
-        return False
-    user: dict[str, Any] = response.get("user") or {}
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-
-
 async def new_owner_problem(client: AsyncWebClient, user_id: str) -> str | None:
     """Why `user_id` cannot take over an area (deactivated, a bot, unknown), or None."""
     try:
@@ -97,11 +88,6 @@ async def new_owner_problem(client: AsyncWebClient, user_id: str) -> str | None:
     if user.get("is_bot") or user_id == "USLACKBOT":
         return "A bot can't own an area. Pick a person."
     return None
-
-
-async def may_answer_for(client: AsyncWebClient, area: Area, user_id: str) -> bool:
-    """Only the current owner, or a Slack workspace admin, answers for an area."""
-    return area.owner == user_id or await is_workspace_admin(client, user_id)
 
 
 async def workspace_accounts(client: AsyncWebClient, page_size: int = 500) -> Accounts:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.analytics.queries import readiness_histories
 from bot.core.errors import UserError
-from bot.core.text import escape_mrkdwn
+from bot.core.permissions import may_answer_function, require
 from bot.core.uow import session_factory_of, slack_unit_of_work
 from bot.launches import answers
 from bot.launches import launches as launch_service
@@ -29,31 +29,22 @@ from bot.launches.views.standup import (
     prompt_text,
 )
 from bot.slack.blocks import as_dicts
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import input_text, state_values
 from handlers.home import home_section, publish_home
 from handlers.launches._common import explain
-from models.launch import Launch, StandupRun
+from models.launch import Launch, LaunchFunction, StandupRun
 
 
 async def _answerable(
-    session: AsyncSession, *, team_id: str, function_id: int, user_id: str
-) -> tuple[Any, Launch]:
-    """The function and its launch, when `user_id` may answer for the function; else a UserError."""
+    session: AsyncSession, context: AsyncBoltContext, *, team_id: str, function_id: int, user_id: str
+) -> tuple[LaunchFunction, Launch]:
+    """The function and its launch, when the policy lets `user_id` answer for it; else `Refused`."""
     function = await get_function(session=session, team_id=team_id, function_id=function_id)
     launch = await session.get(Launch, function.launch_id)
     assert launch is not None
-    _check_may_answer(function, launch, user_id)
+    require(may_answer_function(await actor_of(context, user_id), launch, function))
     return function, launch
-
-
-def _check_may_answer(function: Any, launch: Launch, user_id: str) -> None:
-    if not answers.may_answer(function=function, launch=launch, user_id=user_id):
-        owner = f"<@{function.owner}>" if function.owner else "nobody yet"
-        raise UserError(
-            f"Only the owner of *{escape_mrkdwn(function.name)}* ({owner}) or the launch owner "
-            f"<@{launch.owner}> can update it."
-        )
 
 
 async def answer_status(
@@ -79,7 +70,7 @@ async def _answer_status(
     user_id, team_id = body["user"]["id"], workspace_of(context)
     async with slack_unit_of_work(context) as session:
         function, launch = await _answerable(
-            session, team_id=team_id, function_id=function_id, user_id=user_id
+            session, context, team_id=team_id, function_id=function_id, user_id=user_id
         )
         outcome = await answers.record_answer(
             session=session, function=function, status=status, by=user_id, run_id=run_id
@@ -151,7 +142,7 @@ async def _open_note(
     user_id = body["user"]["id"]
     async with slack_unit_of_work(context) as session:
         function, launch = await _answerable(
-            session, team_id=workspace_of(context), function_id=function_id, user_id=user_id
+            session, context, team_id=workspace_of(context), function_id=function_id, user_id=user_id
         )
     container = body.get("container") or {}
     metadata = NoteMetadata(
@@ -181,7 +172,7 @@ async def submit_note(
     try:
         async with slack_unit_of_work(context) as session:
             function, launch = await _answerable(
-                session, team_id=team_id, function_id=metadata.function_id, user_id=user_id
+                session, context, team_id=team_id, function_id=metadata.function_id, user_id=user_id
             )
             outcome = await answers.record_answer(
                 session=session,

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.analytics.queries import readiness_histories
 from bot.analytics.slack import attach_charts, has_charts
 from bot.core.errors import UserError
+from bot.core.permissions import may_run_launch, require
 from bot.core.text import channel_mention, escape_mrkdwn, plural
 from bot.core.uow import slack_unit_of_work
 from bot.launches import calendar, standups
@@ -21,7 +22,7 @@ from bot.launches.views.charts import readiness_trend
 from bot.launches.views.gonogo import readiness_gap
 from bot.launches.views.matrix import LaunchId, launch_list_blocks, matrix_blocks, matrix_text, usage
 from bot.slack.blocks import as_dicts
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import HELP_WORDS, ack_ephemeral, split_command
 from handlers.launches.away import away_answer
 from handlers.launches.create import open_create_modal
@@ -77,6 +78,8 @@ async def _answer(
 ) -> tuple[str, list[Block] | None]:
     team_id, user_id = workspace_of(context), command["user_id"]
     now = utcnow()
+    # Asked before the session opens: it may call users.info.
+    actor = await actor_of(context, user_id) if sub in ("standup", "gonogo") else None
     async with slack_unit_of_work(context) as session:
         if sub == "list":
             rows = []
@@ -95,6 +98,8 @@ async def _answer(
             )
             trend_chart = readiness_trend(launch=launch, history=history.get(launch.id, []), today=today)
             return matrix_text(board), matrix_blocks(board, trend_chart=trend_chart)
+        assert actor is not None
+        require(may_run_launch(actor, launch))
         if sub == "standup":
             run = await standups.start_manual_run(session=session, launch=launch, now=now, by=user_id)
             owners = standup_recipients(await functions_of(session=session, launch_id=launch.id), launch)

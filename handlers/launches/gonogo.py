@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
+from bot.core.permissions import may_vote, require
 from bot.core.uow import slack_unit_of_work
 from bot.launches import gonogo as launch_gonogo
 from bot.launches import launches as launch_service
@@ -16,7 +17,7 @@ from bot.launches.views.gonogo import vote_blocks, vote_text
 from bot.launches.views.matrix import LaunchId
 from bot.launches.views.modals import VoteMetadata, vote_modal
 from bot.slack.blocks import as_dicts
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import input_text, state_values
 from handlers.launches._common import explain
 from models.launch import Launch, Vote
@@ -50,7 +51,7 @@ async def _open_vote_modal(
         )
         launch = await session.get(Launch, decision.launch_id)
         assert launch is not None
-        launch_gonogo.check_voter(decision, launch, user_id)
+        require(may_vote(await actor_of(context, user_id), launch, decision.voters))
         launch_gonogo.check_open(decision, launch)
     metadata = VoteMetadata(decision_id=decision_id, vote=vote)
     await client.views_open(
@@ -70,13 +71,20 @@ async def submit_vote(
     if not reason:
         await ack(response_action="errors", errors={LaunchId.REASON_BLOCK: "Say why, in a few words."})
         return
+    user_id, team_id = body["user"]["id"], workspace_of(context)
     try:
         async with slack_unit_of_work(context) as session:
+            decision = await launch_gonogo.get_decision(
+                session=session, team_id=team_id, decision_id=metadata.decision_id
+            )
+            launch = await session.get(Launch, decision.launch_id)
+            assert launch is not None
+            require(may_vote(await actor_of(context, user_id), launch, decision.voters))
             outcome = await launch_gonogo.record_vote(
                 session=session,
-                team_id=workspace_of(context),
+                team_id=team_id,
                 decision_id=metadata.decision_id,
-                voter=body["user"]["id"],
+                voter=user_id,
                 vote=metadata.vote,
                 reason=reason,
             )
