@@ -175,7 +175,7 @@ async def update_release(
     if review and release.status in ON_AIR and release.approver:
         return await _propose(session=session, release=release, patch=patch, changes=changes, by=by)
     before = await _content_snapshot(session=session, release=release)
-    old_default = release.default_locale
+    old_default, old_approver = release.default_locale, release.approver
     for name in (
         "title",
         "version",
@@ -197,7 +197,8 @@ async def update_release(
     if fields & AUDIENCE_FIELDS or release.default_locale != old_default:
         await _reset_audience(session=session, release=release, patch=patch, old_default=old_default)
     changed = before != await _content_snapshot(session=session, release=release)
-    needs_approval = changed or "approver" in fields
+    # The modal always sends its approver; only a different one needs asking.
+    needs_approval = changed or release.approver != old_approver
     if not (needs_approval or "scheduled_at" in fields):
         return EditResult(release, content_changed=False, approval_reset=False, updates_posts=False)
     if changed:
