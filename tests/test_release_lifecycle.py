@@ -84,7 +84,7 @@ async def test_editing_a_posted_release_updates_every_message_in_its_language(
     assert moved.status_code == 409 and "channels" in moved.json()["message"]
 
 
-async def test_editing_in_the_modal_after_posting_updates_the_messages(
+async def test_editing_in_the_modal_after_posting_updates_the_messages_once_approved(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any, audience: list[str]
 ) -> None:
     await compose(slack, when="now")
@@ -105,6 +105,15 @@ async def test_editing_in_the_modal_after_posting_updates_the_messages(
     await slack.view_submission(
         ReleaseId.MODAL, state, user=OWNER, private_metadata=metadata(locales=["fr"], release_id=1)
     )
+    await run_jobs()
+    # The owner's change goes back to the approver first; the channels still read the old text.
+    assert not emulator.calls_to("chat.update")
+    request = dms_to(emulator, APPROVER)[-1]
+    answered = len(emulator.calls_to("response_url"))
+    await slack.block_action(
+        ReleaseId.APPROVE, button_value(request["blocks"], ReleaseId.APPROVE), user=APPROVER, channel="D0BOB"
+    )
+    await emulator.wait_for("response_url", answered + 1)
     await run_jobs()
     for channel in ("C0RELEASES", "C0PRODUCT"):
         (message,) = channel_posts(emulator, channel)

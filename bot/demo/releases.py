@@ -246,6 +246,16 @@ async def run(stage: Stage) -> None:
     await stage.run_scheduler()
     stage.show_new()
 
+    stage.step("@ben sees what changed in his DM and approves it; every posted message follows")
+    request = [c for c in stage.emulator.calls_to("chat.postMessage") if c.get("channel") == APPROVER][-1]
+    answered = len(stage.emulator.calls_to("response_url"))
+    await stage.slack.block_action(
+        ReleaseId.APPROVE, _button(request["blocks"], ReleaseId.APPROVE), user=APPROVER, channel="D0BEN"
+    )
+    await _answered(stage, answered)
+    await stage.run_scheduler()
+    stage.show_new()
+
     stage.step("@priya checks `/release status Bulk export`")
     stage.show_new(
         await stage.slack.command("/release", "status Bulk export", user=OWNER, channel="C0GENERAL")

@@ -14,10 +14,12 @@ from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
 from bot.api.pagination import Page, PageDep, encode_cursor, position_value
 from bot.api.params import ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
+from bot.core.permissions import Actor
 from bot.core.runtime import Runtime
 from bot.releases import approval as release_approval
 from bot.releases import compose as release_compose
 from bot.releases import releases as release_service
+from bot.releases import review as release_review
 from bot.releases.schema import ReleaseIn, ReleasePatch, ScheduleIn
 from models import Release, ReleaseStatus
 
@@ -228,12 +230,18 @@ async def delete_release(release_id: ItemId, session: SessionDep, team_id: TeamD
 async def approve_release(
     release_id: ItemId, session: SessionDep, runtime: RuntimeDep, team_id: TeamDep, token: TokenDep
 ) -> ReleaseOut:
-    """Approve a draft or pending release; one with a time (or "now") is scheduled at once."""
-    release = await release_approval.approve_release(
-        session=session, team_id=team_id, release_id=release_id, by=_actor(token), as_approver=False
+    """Approve a draft or pending release (one with a time, or "now", is scheduled at once), or a
+    change to a posted release that waits for approval (its messages are then updated)."""
+    answer = await release_review.approve(
+        session=session,
+        team_id=team_id,
+        release_id=release_id,
+        actor=Actor.api(),
+        by=_actor(token),
+        as_approver=False,
     )
     _wake_after_commit(session, runtime)
-    return await _out(session, release)
+    return await _out(session, answer.release)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict, UserError
+from bot.core.permissions import Actor, may_approve_release, require
 from bot.releases.releases import (
     BEFORE_POSTING,
     ON_AIR,
@@ -49,18 +50,20 @@ async def approve_release(
     by: str,
     as_approver: bool,
     revision: int | None = None,
+    actor: Actor | None = None,
 ) -> Release:
     """Record the approval; a release with a time (or "now") is scheduled at once.
 
-    `as_approver`: the call comes from Slack, so only the named approver may approve; admin API
-    callers may approve a draft directly. `revision`: the text the approver saw.
+    `as_approver`: the call comes from Slack, so the policy decides who may approve (`actor`, else
+    the plain user `by`); admin API callers may approve a draft directly. `revision`: the text the
+    approver saw.
     """
     release = await get_release(session=session, team_id=team_id, release_id=release_id)
     allowed = {ReleaseStatus.PENDING_APPROVAL} | ({ReleaseStatus.DRAFT} if not as_approver else set())
     if release.status not in allowed:
         raise Conflict(f"Release #{release.id} is {_status_words(release)}; there is nothing to approve.")
-    if as_approver and release.approver and by != release.approver:
-        raise UserError(f"Only <@{release.approver}> can approve release #{release.id}.")
+    if as_approver:
+        require(may_approve_release(actor or Actor(user_id=by), release))
     if revision is not None and revision != release.revision:
         raise Conflict(
             f"Release #{release.id} changed after this request was sent; approve the newer request instead."
@@ -78,14 +81,13 @@ async def approve_release(
 
 
 async def request_changes(
-    *, session: AsyncSession, team_id: str, release_id: int, by: str, reason: str
+    *, session: AsyncSession, team_id: str, release_id: int, by: str, reason: str, actor: Actor | None = None
 ) -> Release:
     """The approver sends it back to its owner with what should change."""
     release = await get_release(session=session, team_id=team_id, release_id=release_id)
     if release.status != ReleaseStatus.PENDING_APPROVAL:
         raise Conflict(f"Release #{release.id} is {_status_words(release)}; it is not waiting for approval.")
-    if release.approver and by != release.approver:
-        raise UserError(f"Only <@{release.approver}> can send release #{release.id} back.")
+    require(may_approve_release(actor or Actor(user_id=by), release))
     release.status = ReleaseStatus.DRAFT
     event = await record_event(
         session=session, release=release, kind="changes_requested", actor=by, reason=reason.strip()

@@ -13,9 +13,11 @@ from bot.core.errors import Conflict, UserError
 from bot.releases.approval import reschedule_from_fields
 from bot.releases.releases import (
     ON_AIR,
+    PROPOSED,
     ask_approval,
     enqueue_delivery,
     get_release,
+    launch_name,
     posts_of,
     record_event,
     theme_ids_of,
@@ -36,6 +38,8 @@ class EditResult:
     approval_reset: bool
     # Messages already in channels will be updated.
     updates_posts: bool
+    # The change waits for the approver; nothing posted changes until they approve it.
+    awaiting_approval: bool = False
 
 
 # ---- composing -----------------------------------------------------------------------------
@@ -139,9 +143,19 @@ async def create_release(
 
 
 async def update_release(
-    *, session: AsyncSession, team_id: str, release_id: int, patch: ReleasePatch, by: str
+    *,
+    session: AsyncSession,
+    team_id: str,
+    release_id: int,
+    patch: ReleasePatch,
+    by: str,
+    review: bool = False,
 ) -> EditResult:
-    """Apply a change. Before posting, a change withdraws approval; after, posted messages follow."""
+    """Apply a change. Before posting, a change withdraws approval; after, posted messages follow.
+
+    `review`: the change is by someone the approver must hear from first (the policy says so); on
+    a posted release it is held as a proposal and the messages follow only once approved.
+    """
     release = await get_release(session=session, team_id=team_id, release_id=release_id)
     fields = patch.model_fields_set
     if release.status == ReleaseStatus.CANCELLED:
@@ -157,8 +171,11 @@ async def update_release(
         launch_id=patch.launch_id if "launch_id" in fields else None,
         theme_ids=patch.theme_ids if "theme_ids" in fields else None,
     )
+    changes = await describe_changes(session=session, release=release, patch=patch)
+    if review and release.status in ON_AIR and release.approver:
+        return await _propose(session=session, release=release, patch=patch, changes=changes, by=by)
     before = await _content_snapshot(session=session, release=release)
-    old_default = release.default_locale
+    old_default, old_approver = release.default_locale, release.approver
     for name in (
         "title",
         "version",
@@ -180,7 +197,8 @@ async def update_release(
     if fields & AUDIENCE_FIELDS or release.default_locale != old_default:
         await _reset_audience(session=session, release=release, patch=patch, old_default=old_default)
     changed = before != await _content_snapshot(session=session, release=release)
-    needs_approval = changed or "approver" in fields
+    # The modal always sends its approver; only a different one needs asking.
+    needs_approval = changed or release.approver != old_approver
     if not (needs_approval or "scheduled_at" in fields):
         return EditResult(release, content_changed=False, approval_reset=False, updates_posts=False)
     if changed:
@@ -212,12 +230,99 @@ async def update_release(
         if release.approver:
             release.status = ReleaseStatus.PENDING_APPROVAL
             submitted = await record_event(
-                session=session, release=release, kind="submitted", actor=by, revision=release.revision
+                session=session,
+                release=release,
+                kind="submitted",
+                actor=by,
+                revision=release.revision,
+                changes=changes,
             )
             await ask_approval(session=session, release=release, event=submitted)
         else:
             release.status = ReleaseStatus.DRAFT
     return EditResult(release, content_changed=changed, approval_reset=reset, updates_posts=False)
+
+
+async def _propose(
+    *, session: AsyncSession, release: Release, patch: ReleasePatch, changes: list[dict[str, str]], by: str
+) -> EditResult:
+    """Hold a change to a posted release for its approver; the messages stay as they are."""
+    if not changes:
+        return EditResult(release, content_changed=False, approval_reset=False, updates_posts=False)
+    event = await record_event(
+        session=session,
+        release=release,
+        kind=PROPOSED,
+        actor=by,
+        revision=release.revision,
+        patch=patch.model_dump(mode="json", exclude_unset=True),
+        changes=changes,
+    )
+    await ask_approval(session=session, release=release, event=event)
+    return EditResult(
+        release, content_changed=True, approval_reset=False, updates_posts=False, awaiting_approval=True
+    )
+
+
+async def describe_changes(
+    *, session: AsyncSession, release: Release, patch: ReleasePatch
+) -> list[dict[str, str]]:
+    """What `patch` would change, field by field, old and new as the approver should read them."""
+    fields = patch.model_fields_set
+    changes: list[dict[str, str]] = []
+
+    def compare(field: str, old: object, new: object, locale: str = "") -> None:
+        before, after = _shown(old), _shown(new)
+        if before != after:
+            changes.append({"field": field, "locale": locale, "old": before, "new": after})
+
+    for name in ("title", "version", "summary", "notes", "default_locale"):
+        if name in fields:
+            compare(name, getattr(release, name), getattr(patch, name))
+    if "variants" in fields and patch.variants is not None:
+        stored = await variants_of(session=session, release_id=release.id)
+        for locale in sorted(set(stored) | set(patch.variants)):
+            old, new = stored.get(locale), patch.variants.get(locale)
+            for name in ("title", "summary", "notes"):
+                compare(name, getattr(old, name, None), getattr(new, name, None), locale)
+    if "launch_id" in fields:
+        compare(
+            "launch",
+            await launch_name(session=session, team_id=release.team_id, launch_id=release.launch_id),
+            await launch_name(session=session, team_id=release.team_id, launch_id=patch.launch_id),
+        )
+    if "theme_ids" in fields:
+        old_ids = await theme_ids_of(session=session, release_id=release.id)
+        new_ids = sorted(patch.theme_ids or [])
+        titles = await theme_titles(session=session, team_id=release.team_id, theme_ids=old_ids + new_ids)
+        compare(
+            "themes",
+            ", ".join(titles.get(t, f"#{t}") for t in old_ids),
+            ", ".join(titles.get(t, f"#{t}") for t in new_ids),
+        )
+    if fields & AUDIENCE_FIELDS:
+        posts = await posts_of(session=session, release_id=release.id)
+        current = {p.channel: p.locale for p in posts}
+        default = patch.default_locale or release.default_locale
+        channels = patch.channels if patch.channels is not None else list(current)
+        explicit = {c: loc for c, loc in current.items() if loc != release.default_locale}
+        mapping = patch.channel_locales if patch.channel_locales is not None else explicit
+        audience = {c: mapping.get(c, default) for c in dict.fromkeys([*channels, *mapping])}
+        compare("channels", _audience_text(current), _audience_text(audience))
+    if "scheduled_at" in fields:
+        old_when = "now" if release.post_when_approved else release.scheduled_at
+        compare("when", old_when, patch.scheduled_at)
+    return changes
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def _audience_text(audience: dict[str, str]) -> str:
+    return ", ".join(f"<#{c}> ({loc})" for c, loc in sorted(audience.items()))
 
 
 async def _reset_audience(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
 from bot.releases import posting as release_posting
 from bot.releases import releases as release_service
+from bot.releases.releases import ReleaseCopy
 from bot.releases.views.approval import approval_request, owner_notice
 from bot.releases.views.message import release_message
 from bot.releases.views.status import posting_report
@@ -54,7 +56,13 @@ async def ask_approval(ctx: JobContext) -> dict[str, Any]:
     payload = ctx.job.payload
     async with unit_of_work(ctx.session_factory) as session:
         release = await _release(session, ctx)
-        if release.status != ReleaseStatus.PENDING_APPROVAL or release.revision != payload.get("revision"):
+        event = await session.get(ReleaseEvent, int(payload["event_id"])) if payload.get("event_id") else None
+        proposal = event if event is not None and event.kind == release_service.PROPOSED else None
+        if proposal is not None:
+            held = await release_service.open_proposal(session=session, release=release)
+            if held is None or held.id != proposal.id:
+                raise SkipJob(f"the change {proposal.id} to release #{release.id} was settled")
+        elif release.status != ReleaseStatus.PENDING_APPROVAL or release.revision != payload.get("revision"):
             raise SkipJob(f"release #{release.id} is {release.status} at revision {release.revision}")
         if not release.approver:
             raise SkipJob(f"release #{release.id} has no approver")
@@ -62,7 +70,11 @@ async def ask_approval(ctx: JobContext) -> dict[str, Any]:
         copies = await release_service.release_copies(
             session=session, release=release, locales=[release.default_locale]
         )
-        text, blocks = approval_request(release, posts, copies[release.default_locale])
+        copy = copies[release.default_locale]
+        if proposal is not None:
+            copy = _with_change(copy, proposal.detail.get("patch") or {})
+        changes = list(event.detail.get("changes") or []) if event is not None else []
+        text, blocks = approval_request(release, posts, copy, changes=changes, proposal=proposal)
         approver = release.approver
     return await post_once(
         await ctx.client(),
@@ -72,6 +84,14 @@ async def ask_approval(ctx: JobContext) -> dict[str, Any]:
         blocks=blocks,
         maybe_posted=ctx.job.attempts > 1,
     )
+
+
+def _with_change(copy: ReleaseCopy, patch: dict[str, Any]) -> ReleaseCopy:
+    """The default language's message as it reads once a held change is applied."""
+    text = {k: patch[k] for k in ("title", "summary", "notes") if isinstance(patch.get(k), str)}
+    if "version" in patch:
+        text["version"] = patch["version"]
+    return dataclasses.replace(copy, **text)
 
 
 @job_handler(release_service.NOTIFY_KIND)

@@ -34,6 +34,11 @@ APPROVAL_KIND = "release.approval_request"
 NOTIFY_KIND = "release.notify"
 REPORT_KIND = "release.report"
 
+# A change to a posted release held for its approver (the event carries the change and its diff).
+PROPOSED = "revision_proposed"
+# Events that settle a held change: applied, sent back, or overtaken by a direct edit or a cancel.
+_SETTLES_PROPOSAL = ("edited", "approved", "changes_requested", "cancelled")
+
 # Before posting starts, a release can still be changed freely (a change sends it back for approval).
 BEFORE_POSTING = frozenset(
     {ReleaseStatus.DRAFT, ReleaseStatus.PENDING_APPROVAL, ReleaseStatus.APPROVED, ReleaseStatus.SCHEDULED}
@@ -136,6 +141,20 @@ async def events_of(*, session: AsyncSession, release_id: int) -> list[ReleaseEv
     return list(rows)
 
 
+async def open_proposal(*, session: AsyncSession, release: Release) -> ReleaseEvent | None:
+    """The change to this posted release that still waits for its approver, if any."""
+    latest = await session.scalar(
+        select(ReleaseEvent)
+        .where(
+            ReleaseEvent.release_id == release.id,
+            ReleaseEvent.kind.in_([PROPOSED, *_SETTLES_PROPOSAL]),
+        )
+        .order_by(ReleaseEvent.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.kind == PROPOSED else None
+
+
 async def post_counts(*, session: AsyncSession, release_ids: list[int]) -> dict[int, Counter[str]]:
     """Posts by state, per release."""
     counts: dict[int, Counter[str]] = {rid: Counter() for rid in release_ids}
@@ -232,7 +251,12 @@ async def ask_approval(*, session: AsyncSession, release: Release, event: Releas
         team_id=release.team_id,
         kind=APPROVAL_KIND,
         key=f"{release.id}:{event.id}",
-        payload={"release_id": release.id, "approver": release.approver, "revision": release.revision},
+        payload={
+            "release_id": release.id,
+            "approver": release.approver,
+            "revision": release.revision,
+            "event_id": event.id,
+        },
     )
 
 

@@ -10,12 +10,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
+from bot.core.permissions import may_approve_release, may_submit_or_discard_release, require
 from bot.core.uow import slack_unit_of_work
 from bot.releases import approval as release_approval
 from bot.releases import releases as release_service
+from bot.releases import review as release_review
 from bot.releases.views.approval import approval_answered, changes_modal
 from bot.releases.views.ids import ReleaseId
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import input_text, state_values
 from handlers.releases._common import _release_id, _wake
 from models import ReleaseStatus
@@ -33,9 +35,13 @@ async def send_for_approval(
     await ack()
     release_id, _ = _release_id(action)
     user = body["user"]["id"]
+    actor = await actor_of(context, user)
     async with slack_unit_of_work(context) as session:
+        team_id = workspace_of(context)
+        current = await release_service.get_release(session=session, team_id=team_id, release_id=release_id)
+        require(may_submit_or_discard_release(actor, current))
         release = await release_approval.submit_for_approval(
-            session=session, team_id=workspace_of(context), release_id=release_id, by=user
+            session=session, team_id=team_id, release_id=release_id, by=user
         )
         approver = release.approver
     _wake(context)
@@ -54,18 +60,21 @@ async def approve(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    release_id, revision = _release_id(action)
+    release_id, revision, proposal = _approval_target(str(action.get("value") or ""))
     user = body["user"]["id"]
+    actor = await actor_of(context, user)
     async with slack_unit_of_work(context) as session:
-        release = await release_approval.approve_release(
+        answer = await release_review.approve(
             session=session,
             team_id=workspace_of(context),
             release_id=release_id,
+            actor=actor,
             by=user,
             as_approver=True,
             revision=revision,
+            proposal=proposal,
         )
-        text = approval_answered(release, approved=True, by=user)
+        text = approval_answered(answer.release, approved=True, by=user, revised=answer.revised)
     _wake(context)
     await respond(text=text, replace_original=True)
 
@@ -78,13 +87,16 @@ async def open_request_changes(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    release_id, revision = _release_id(action)
+    release_id, revision, _ = _approval_target(str(action.get("value") or ""))
+    actor = await actor_of(context, body["user"]["id"])
     async with slack_unit_of_work(context) as session:
         release = await release_service.get_release(
             session=session, team_id=workspace_of(context), release_id=release_id
         )
-        if release.status != ReleaseStatus.PENDING_APPROVAL:
+        held = await release_review.held_change(session=session, release=release)
+        if held is None and release.status != ReleaseStatus.PENDING_APPROVAL:
             raise UserError(f"Release #{release.id} is {release.status}; it is not waiting for approval.")
+        require(may_approve_release(actor, release))
     container = body.get("container") or {}
     view = changes_modal(release, revision or release.revision)
     view.private_metadata = ":".join(
@@ -114,15 +126,17 @@ async def submit_request_changes(
         return
     user = body["user"]["id"]
     try:
+        actor = await actor_of(context, user)
         async with slack_unit_of_work(context) as session:
-            release = await release_approval.request_changes(
+            answer = await release_review.send_back(
                 session=session,
                 team_id=workspace_of(context),
                 release_id=int(release_id),
+                actor=actor,
                 by=user,
                 reason=reason,
             )
-            text = approval_answered(release, approved=False, by=user)
+            text = approval_answered(answer.release, approved=False, by=user, revised=answer.revised)
     except UserError as exc:
         await ack(response_action="errors", errors={ReleaseId.REASON_BLOCK: str(exc)})
         return
@@ -135,6 +149,19 @@ async def submit_request_changes(
             log.info(
                 "could not update the approval request %s/%s: %s", channel, ts, exc.response.get("error")
             )
+
+
+def _approval_target(value: str) -> tuple[int, int | None, int | None]:
+    """An approval button's `release:revision[:proposal]` (a proposal: a change to a posted release)."""
+    head, _, rest = value.partition(":")
+    revision, _, proposal = rest.partition(":")
+    if not head.isdigit():
+        raise UserError("That button no longer points at a release.")
+    return (
+        int(head),
+        int(revision) if revision.isdigit() else None,
+        int(proposal) if proposal.isdigit() else None,
+    )
 
 
 def register(app: AsyncApp) -> None:

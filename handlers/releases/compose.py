@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
+from bot.core.permissions import may_edit_release, may_submit_or_discard_release, require
 from bot.core.uow import slack_unit_of_work
 from bot.releases import approval as release_approval
 from bot.releases import compose as release_compose
@@ -28,7 +29,7 @@ from bot.releases.views.compose import (
     saved_notice,
 )
 from bot.releases.views.ids import WHEN_AT, WHEN_NOW, ReleaseId
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import origin_channel, state_values, tell_privately
 from handlers.releases._common import _open_compose, _release_id, _wake
 from handlers.releases.form import (
@@ -65,12 +66,19 @@ async def submit_compose(
     user = body["user"]["id"]
     team_id = workspace_of(context)
     form = form_from_state(state_values(view), metadata)
-    locked = False
+    locked = review = False
     if metadata.release_id is not None:
+        actor = await actor_of(context, user)
         async with slack_unit_of_work(context) as session:
             current = await release_service.get_release(
                 session=session, team_id=team_id, release_id=metadata.release_id
             )
+            # Asked again on submission: the release may have moved on since the modal opened.
+            verdict = may_edit_release(actor, current)
+            if not verdict.allowed:
+                await ack(response_action="errors", errors={ReleaseId.TITLE_BLOCK: verdict.refusal})
+                return
+            review = verdict.review
             # Decided by what is stored, not by the modal: once posting started only text changes.
             locked = current.status in release_service.ON_AIR
     try:
@@ -103,7 +111,12 @@ async def submit_compose(
             else:
                 assert metadata.release_id is not None
                 edit = await release_compose.update_release(
-                    session=session, team_id=team_id, release_id=metadata.release_id, patch=data, by=user
+                    session=session,
+                    team_id=team_id,
+                    release_id=metadata.release_id,
+                    patch=data,
+                    by=user,
+                    review=review,
                 )
                 release = edit.release
             messages = await _previews(session, release) if release.status == ReleaseStatus.DRAFT else []
@@ -114,7 +127,12 @@ async def submit_compose(
     await ack()
     _wake(context)
     if edit is not None and release.status != ReleaseStatus.DRAFT:
-        notice = saved_notice(release, approval_reset=edit.approval_reset, updates_posts=edit.updates_posts)
+        notice = saved_notice(
+            release,
+            approval_reset=edit.approval_reset,
+            updates_posts=edit.updates_posts,
+            awaiting_approval=edit.awaiting_approval,
+        )
         messages = [(notice, [])]
     for text, blocks in messages:
         await tell_privately(client, user_id=user, channel=metadata.channel_id, text=text, blocks=blocks)
@@ -196,10 +214,12 @@ async def edit_release(
 ) -> None:
     await ack()
     release_id, _ = _release_id(action)
+    actor = await actor_of(context, body["user"]["id"])
     async with slack_unit_of_work(context) as session:
         release = await release_service.get_release(
             session=session, team_id=workspace_of(context), release_id=release_id
         )
+        require(may_edit_release(actor, release))
         form, locales = await _form_of(session, release)
     metadata = ComposeMetadata(
         release_id=release.id,
@@ -254,9 +274,14 @@ async def discard_release(
 ) -> None:
     await ack()
     release_id, _ = _release_id(action)
+    user = body["user"]["id"]
+    actor = await actor_of(context, user)
     async with slack_unit_of_work(context) as session:
+        team_id = workspace_of(context)
+        release = await release_service.get_release(session=session, team_id=team_id, release_id=release_id)
+        require(may_submit_or_discard_release(actor, release))
         await release_approval.cancel_release(
-            session=session, team_id=workspace_of(context), release_id=release_id, by=body["user"]["id"]
+            session=session, team_id=team_id, release_id=release_id, by=user
         )
     _wake(context)
     await respond(

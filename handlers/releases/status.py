@@ -9,13 +9,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
+from bot.core.permissions import Actor, may_cancel_release, require
 from bot.core.text import plural
 from bot.core.uow import slack_unit_of_work
 from bot.releases import approval as release_approval
 from bot.releases import releases as release_service
+from bot.releases import review as release_review
 from bot.releases.views.ids import ReleaseId
 from bot.releases.views.status import release_list, release_status, usage
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import ack_ephemeral, split_command
 from handlers.releases._common import _open_compose, _release_id, _wake
 from models import Release
@@ -44,13 +46,15 @@ async def release_command(
             await ack_ephemeral(ack, "Recent releases", release_list(releases, counts))
             return
         if sub in {"status", "cancel"} and rest:
+            actor = await actor_of(context, user)
             async with slack_unit_of_work(context) as session:
                 release = await release_service.find_release(session=session, team_id=team_id, reference=rest)
                 if sub == "cancel":
+                    require(may_cancel_release(actor, release))
                     release = await release_approval.cancel_release(
                         session=session, team_id=team_id, release_id=release.id, by=user
                     )
-                text, blocks = await _status(session, release)
+                text, blocks = await _status(session, release, actor)
             if sub == "cancel":
                 _wake(context)
                 text = f"Release #{release.id} is cancelled; nothing will be posted."
@@ -74,10 +78,11 @@ def _with_hint(hint: str) -> list[dict[str, Any]]:
     return blocks
 
 
-async def _status(session: AsyncSession, release: Release) -> tuple[str, list[dict[str, Any]]]:
+async def _status(session: AsyncSession, release: Release, actor: Actor) -> tuple[str, list[dict[str, Any]]]:
     posts = await release_service.posts_of(session=session, release_id=release.id)
     events = await release_service.events_of(session=session, release_id=release.id)
-    return release_status(release, posts, events)
+    held = await release_review.held_change(session=session, release=release)
+    return release_status(release, posts, events, actor=actor, held=held)
 
 
 async def cancel_from_status(
@@ -89,11 +94,16 @@ async def cancel_from_status(
 ) -> None:
     await ack()
     release_id, _ = _release_id(action)
+    user = body["user"]["id"]
+    actor = await actor_of(context, user)
     async with slack_unit_of_work(context) as session:
+        team_id = workspace_of(context)
+        release = await release_service.get_release(session=session, team_id=team_id, release_id=release_id)
+        require(may_cancel_release(actor, release))
         release = await release_approval.cancel_release(
-            session=session, team_id=workspace_of(context), release_id=release_id, by=body["user"]["id"]
+            session=session, team_id=team_id, release_id=release_id, by=user
         )
-        text, blocks = await _status(session, release)
+        text, blocks = await _status(session, release, actor)
     _wake(context)
     await respond(text=text, blocks=blocks, replace_original=True)
 

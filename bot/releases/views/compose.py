@@ -352,8 +352,16 @@ def option_list(items: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [_option(str(value), label).to_dict() for value, label in items]
 
 
-def saved_notice(release: Release, *, approval_reset: bool, updates_posts: bool) -> str:
+def saved_notice(
+    release: Release, *, approval_reset: bool, updates_posts: bool, awaiting_approval: bool = False
+) -> str:
     title = escape_mrkdwn(release.title)
+    if awaiting_approval:
+        return (
+            f":pencil2: Your changes to release *#{release.id} {title}* went to "
+            f"{user_mention(release.approver)} for approval; its posted messages are updated once "
+            "they approve."
+        )
     if updates_posts:
         return f":pencil2: Release *#{release.id} {title}* changed; every posted message is being updated."
     if approval_reset:

@@ -8,7 +8,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.core.text import channel_mention, escape_mrkdwn, plural
+from bot.core.permissions import Actor, may_cancel_release, may_edit_release
+from bot.core.text import channel_mention, escape_mrkdwn, plural, user_mention
 from bot.releases.sending import CHANNEL_ERRORS
 from bot.releases.views._common import _actor, _chunks, _time, _when, release_facts
 from bot.releases.views.ids import ReleaseId
@@ -113,9 +114,15 @@ def posting_report(
 
 
 def release_status(
-    release: Release, posts: list[ReleasePost], events: list[ReleaseEvent]
+    release: Release,
+    posts: list[ReleasePost],
+    events: list[ReleaseEvent],
+    *,
+    actor: Actor,
+    held: ReleaseEvent | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """`/release status`: state, schedule, approval, and every channel with a link."""
+    """`/release status`: state, schedule, approval, and every channel with a link; only the
+    buttons `actor` may use. `held`: a change to the posted release waiting for its approver."""
     title = escape_mrkdwn(f"{release.title} {release.version or ''}".strip())
     emoji = STATUS_EMOJI.get(release.status, "")
     blocks: list[Block] = [
@@ -125,11 +132,18 @@ def release_status(
         ),
         *_post_sections(posts),
     ]
+    if held is not None:
+        blocks.append(
+            context(
+                f":hourglass_flowing_sand: A change by {_actor(held.actor)} waits for "
+                f"{user_mention(release.approver)} to approve it; the posted messages stay as they are."
+            )
+        )
     if events:
         recent = [f"{e.kind.replace('_', ' ')} by {_actor(e.actor)} {_time(e.at)}" for e in events[-5:]]
         blocks.append(context(" · ".join(recent)))
     buttons: list[ButtonElement] = []
-    if release.status != ReleaseStatus.CANCELLED:
+    if release.status != ReleaseStatus.CANCELLED and may_edit_release(actor, release).allowed:
         buttons.append(ButtonElement(text=plain("Edit"), action_id=ReleaseId.EDIT, value=str(release.id)))
     if any(p.state == PostState.FAILED for p in posts):
         buttons.append(
@@ -137,12 +151,16 @@ def release_status(
                 text=plain("Retry failed channels"), action_id=ReleaseId.RETRY, value=str(release.id)
             )
         )
-    if release.status in {
-        ReleaseStatus.DRAFT,
-        ReleaseStatus.PENDING_APPROVAL,
-        ReleaseStatus.APPROVED,
-        ReleaseStatus.SCHEDULED,
-    }:
+    if (
+        release.status
+        in {
+            ReleaseStatus.DRAFT,
+            ReleaseStatus.PENDING_APPROVAL,
+            ReleaseStatus.APPROVED,
+            ReleaseStatus.SCHEDULED,
+        }
+        and may_cancel_release(actor, release).allowed
+    ):
         buttons.append(
             ButtonElement(
                 text=plain("Cancel"), action_id=ReleaseId.CANCEL, value=str(release.id), style="danger"
