@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict
+from bot.core.text import escape_mrkdwn
 from bot.core.uow import slack_unit_of_work
 from bot.ownership import areas as area_service
 from bot.ownership.announcements import announce_owner_change
@@ -70,8 +71,8 @@ def _answer_blocks(
     if result.kind == MatchKind.CONFIDENT and found:
         return area_card_text(found[0]), area_card(found[0], shareable=shareable)
     if result.kind == MatchKind.AMBIGUOUS and found:
-        return f"Several areas match {query}", ambiguous_choices(query, found)
-    return f"No owner found for {query}", not_found(query, found)
+        return f"Several areas match {escape_mrkdwn(query)}", ambiguous_choices(query, found)
+    return f"No owner found for {escape_mrkdwn(query)}", not_found(query, found)
 
 
 def card_json(area: Area) -> tuple[str, tuple[dict[str, Any], ...]]:
