@@ -31,6 +31,7 @@ from bot.ownership.views.whoowns import (
 )
 from bot.slack.blocks import as_dicts
 from bot.slack.blocks import context as context_block
+from bot.slack.limits import query_too_long
 from models import Area
 
 HELP_WORDS = {"", "help", "-h", "--help", "?"}
@@ -99,6 +100,10 @@ async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: Async
     query = (command.get("text") or "").strip()
     if query.lower() in HELP_WORDS:
         await ack(text="Usage: /whoowns <what>", blocks=usage(), response_type="ephemeral")
+        return
+    too_long = query_too_long(query)
+    if too_long is not None:
+        await ack(text=too_long.message(), response_type="ephemeral")
         return
     team_id = command["team_id"]
     # Answered inside Slack's three-second ack: while the cached directory is fresh, no session.

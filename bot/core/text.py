@@ -10,7 +10,12 @@ _SPECIAL = re.compile(r"<!(channel|here|everyone)\b(\|[^>]*)?>?|<!subteam\^[^>]*
 _BARE = re.compile(r"(?<!\w)@(channel|here|everyone)\b", re.IGNORECASE)
 # A word joiner: invisible, and it keeps "@here" from being one word.
 _JOINER = "\u2060"
+# NUL and the C0 controls but tab and newlines: never meaningful in text; PostgreSQL refuses NUL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    return _CONTROL.sub("", text)
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -20,14 +25,14 @@ def escape_mrkdwn(text: str) -> str:
     `<@U…>` a person typed is read as a mention, and "@here"-style words are defused. NUL and other
     C0 control characters but newline and tab, which Slack refuses or shows as boxes, are dropped.
     """
-    text = _CONTROL.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = without_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BARE.sub(lambda m: "@" + _JOINER + m.group(1), text)
 
 
 def strip_broadcasts(text: str) -> str:
     """For text already in Slack markup (converted release notes) or that Slack hands back unrendered
     (a button's value, a prefilled input): defuse broadcast and group mentions, keep user mentions."""
-    text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or "group"), _CONTROL.sub("", text))
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or "group"), without_controls(text))
     return _BARE.sub(lambda m: "@" + _JOINER + m.group(1), text)
 
 

@@ -99,7 +99,9 @@ def area_card_text(area: Area) -> str:
 def ambiguous_choices(query: str, areas: list[Area]) -> list[Block]:
     """Top matches as buttons to pick from."""
     buttons = [
-        ButtonElement(text=plain(escape_mrkdwn(area.name)), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug)
+        ButtonElement(
+            text=plain(escape_mrkdwn(area.name)), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug
+        )
         for area in areas[:3]
     ]
     return [
