@@ -269,3 +269,10 @@ async def test_app_home_cannot_ping(slack: SlackSender, emulator: SlackEmulator,
     shown = rendered(published["view"]["blocks"])
     assert "Billing" in shown and "Lyra" in shown
     assert_no_pings(published)
+
+
+async def test_release_and_launch_lookups_that_match_nothing_cannot_ping(slack: SlackSender) -> None:
+    for command, text in (("/release", f"status {PINGS}"), ("/launch", f"status {PINGS}")):
+        body = (await slack.command(command, text)).json()
+        assert body["response_type"] == "ephemeral" and "matches" in body["text"]
+        assert_no_pings(body)
