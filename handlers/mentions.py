@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.uow import slack_unit_of_work
 from bot.ownership.views.whoowns import USAGE
 from bot.slack.blocks import as_dicts
+from bot.slack.limits import query_too_long
 from bot.slack.workspace import workspace_of
 from handlers.whoowns import answer
 
@@ -32,6 +33,12 @@ async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: Asy
     query = ownership_question(event.get("text", ""))
     if query is None:
         await client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=USAGE)
+        return
+    too_long = query_too_long(query)
+    if too_long is not None:
+        await client.chat_postEphemeral(
+            channel=event["channel"], user=event.get("user", ""), thread_ts=thread_ts, text=too_long.message()
+        )
         return
     team_id = workspace_of(context)
     async with slack_unit_of_work(context) as session:

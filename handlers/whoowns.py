@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict
+from bot.core.text import escape_mrkdwn
 from bot.core.uow import slack_unit_of_work
 from bot.ownership import areas as area_service
 from bot.ownership.announcements import announce_owner_change
@@ -30,6 +31,7 @@ from bot.ownership.views.whoowns import (
 )
 from bot.slack.blocks import as_dicts
 from bot.slack.blocks import context as context_block
+from bot.slack.limits import query_too_long
 from bot.slack.workspace import workspace_of
 from models import Area
 
@@ -71,8 +73,8 @@ def _answer_blocks(
     if result.kind == MatchKind.CONFIDENT and found:
         return area_card_text(found[0]), area_card(found[0], shareable=shareable)
     if result.kind == MatchKind.AMBIGUOUS and found:
-        return f"Several areas match {query}", ambiguous_choices(query, found)
-    return f"No owner found for {query}", not_found(query, found)
+        return f"Several areas match {escape_mrkdwn(query)}", ambiguous_choices(query, found)
+    return f"No owner found for {escape_mrkdwn(query)}", not_found(query, found)
 
 
 def card_json(area: Area) -> tuple[str, tuple[dict[str, Any], ...]]:
@@ -99,6 +101,10 @@ async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: Async
     query = (command.get("text") or "").strip()
     if query.lower() in HELP_WORDS:
         await ack(text="Usage: /whoowns <what>", blocks=usage(), response_type="ephemeral")
+        return
+    too_long = query_too_long(query)
+    if too_long is not None:
+        await ack(text=too_long.message(), response_type="ephemeral")
         return
     team_id = workspace_of(context)
     # Answered inside Slack's three-second ack: while the cached directory is fresh, no session.

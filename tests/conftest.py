@@ -32,9 +32,10 @@ from bot.core.runtime import Runtime
 from bot.core.settings import Settings, load_settings
 from bot.emulator.driver import SIGNING_SECRET, SlackSender
 from bot.emulator.server import SlackEmulator
-from bot.emulator.state import BOT_TOKEN, BOT_USER_ID
+from bot.emulator.state import BOT_TOKEN, BOT_USER_ID, Call, EmulatorState
 from bot.scheduler.runner import JobRunner
 from bot.web import create_app
+from tests.helpers import broadcasts_in
 
 POSTGRES_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
 CLOCK_ENV = "SWITCHBOARD_TEST_CLOCK"
@@ -90,6 +91,47 @@ def fixed_clock(request: pytest.FixtureRequest, time_machine: time_machine.TimeM
     instant = _fixed_clock()
     if instant is not None and request.node.get_closest_marker("time_machine") is None:
         time_machine.move_to(instant, tick=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "broadcast_allowed: the test means Slack to receive an @channel/@here/@everyone or group "
+        "mention (its docstring says why); the broadcast scan does not fail it",
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_broadcasts_sent(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test if anything the bot sent Slack could notify a whole channel or a group.
+
+    Every Web API call any emulator records during the test (calls a test clears with
+    `reset_calls` included), and every answer the app gives Slack's own requests (an ack's text,
+    blocks or view), is scanned, whatever the field: text, blocks, attachments, views, titles.
+    """
+    sent: list[tuple[str, Any]] = []
+    record = EmulatorState._record
+
+    def recording(self: EmulatorState, call: Call) -> None:
+        sent.append((call.method, call.args))
+        record(self, call)
+
+    post = SlackSender.post
+
+    async def answering(self: SlackSender, *args: Any, **kwargs: Any) -> httpx.Response:
+        response = await post(self, *args, **kwargs)
+        if response.headers.get("content-type", "").startswith("application/json") and response.content:
+            sent.append(("ack", response.json()))
+        return response
+
+    monkeypatch.setattr(EmulatorState, "_record", recording)
+    monkeypatch.setattr(SlackSender, "post", answering)
+    yield
+    if request.node.get_closest_marker("broadcast_allowed") is not None:
+        return
+    found = [f"{method}{hit}" for method, args in sent for hit in broadcasts_in(args)]
+    if found:
+        pytest.fail(f"Slack received {len(found)} broadcast mention(s):\n" + "\n".join(found), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -48,3 +49,21 @@ def completed_uploads(emulator: Any) -> dict[str, bytes]:
     for file_id in completed:
         assert file_id in announced and file_id in sent, f"{file_id} was completed without the earlier steps"
     return {file_id: sent[file_id] for file_id in completed}
+
+
+# What would notify a whole channel, workspace or group if Slack received it: the special mentions
+# in Slack markup, and the plain words Slack links when a message is parsed (`link_names`).
+BROADCAST = re.compile(
+    r"<!(?:channel|here|everyone)\b|<!subteam\^|(?<!\w)@(?:channel|here|everyone)\b", re.IGNORECASE
+)
+
+
+def broadcasts_in(value: Any, path: str = "") -> list[str]:
+    """Every broadcast mention in any string of `value` (nested dicts and lists), with its path."""
+    if isinstance(value, str):
+        return [f"{path or '.'}: {m.group(0)!r} in {value[:200]!r}" for m in BROADCAST.finditer(value)]
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in broadcasts_in(item, f"{path}.{key}")]
+    if isinstance(value, list | tuple):
+        return [hit for i, item in enumerate(value) for hit in broadcasts_in(item, f"{path}[{i}]")]
+    return []

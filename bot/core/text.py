@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import re
 
-_SPECIAL = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[^>]*>", re.IGNORECASE)
-_BARE = re.compile(r"(?<![\w`])@(channel|here|everyone)\b", re.IGNORECASE)
+# Unclosed forms too: Slack does not parse them, but they read as a ping and a later edit may close them.
+_SPECIAL = re.compile(r"<!(channel|here|everyone)\b(\|[^>]*)?>?|<!subteam\^[^>]*>?", re.IGNORECASE)
+# The plain words Slack links when it parses a message (`link_names`), at the start of a word.
+_BARE = re.compile(r"(?<!\w)@(channel|here|everyone)\b", re.IGNORECASE)
+# A word joiner: invisible, and it keeps "@here" from being one word.
+_JOINER = "\u2060"
+# NUL and the C0 controls but tab and newlines: never meaningful in text; PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    return _CONTROL.sub("", text)
 
 
 def escape_mrkdwn(text: str) -> str:
-    """Escape Slack control characters so user text can never ping @channel, @here or a group."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # After escaping no `<!...>` remains; bare words like "@here" are defused with a zero-width joiner.
-    return _BARE.sub(lambda m: "@\u2060" + m.group(1), text)
+    """User text made safe to show in anything the bot sends Slack: mrkdwn, `text`, plain_text.
+
+    `&`, `<` and `>` are escaped, so no `<!here>`, `<!channel>`, `<!everyone>`, `<!subteam^…>` or
+    `<@U…>` a person typed is read as a mention, and "@here"-style words are defused. NUL and other
+    C0 control characters but newline and tab, which Slack refuses or shows as boxes, are dropped.
+    """
+    text = without_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BARE.sub(lambda m: "@" + _JOINER + m.group(1), text)
 
 
 def strip_broadcasts(text: str) -> str:
-    """For text already in Slack markup: drop broadcast and group mentions, keep user mentions."""
-    text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or "group"), text)
-    return _BARE.sub(lambda m: "@\u2060" + m.group(1), text)
+    """For text already in Slack markup (converted release notes) or that Slack hands back unrendered
+    (a button's value, a prefilled input): defuse broadcast and group mentions, keep user mentions."""
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or "group"), without_controls(text))
+    return _BARE.sub(lambda m: "@" + _JOINER + m.group(1), text)
 
 
 def truncate(text: str, limit: int) -> str:

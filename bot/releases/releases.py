@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import NotFound, UserError
+from bot.core.text import escape_mrkdwn
 from bot.releases.schema import REFERENCE
 from bot.scheduler.jobs import enqueue
 from models import (
@@ -105,10 +106,14 @@ async def find_release(*, session: AsyncSession, team_id: str, reference: str) -
     names = {r.id: f"{r.title} {r.version or ''}".strip() for r in recent}
     matches = process.extract(reference, names, scorer=fuzz.WRatio, limit=3, score_cutoff=70)
     if not matches:
-        raise NotFound(f"No release matches `{reference}`; `/release list` shows the recent ones.")
+        raise NotFound(
+            f"No release matches `{escape_mrkdwn(reference)}`; `/release list` shows the recent ones."
+        )
     if len(matches) > 1 and matches[0][1] - matches[1][1] < 5:
-        options = ", ".join(f"#{key} {names[key]}" for _name, _score, key in matches)
-        raise UserError(f"Several releases match `{reference}`: {options}. Name one by its number.")
+        options = ", ".join(f"#{key} {escape_mrkdwn(names[key])}" for _name, _score, key in matches)
+        raise UserError(
+            f"Several releases match `{escape_mrkdwn(reference)}`: {options}. Name one by its number."
+        )
     best = matches[0][2]
     return next(r for r in recent if r.id == best)
 

@@ -6,13 +6,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.deliveries import claim_delivery
 from bot.core.errors import UserError
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
+from bot.slack import limits
 from bot.slack.workspace import workspace_of
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
     )
     app.use(_inject_runtime(runtime))
     app.use(_drop_retried_events)
+    app.use(_bound_input)
     app.error(_show_error)
     register_all(app)
     return app
@@ -70,6 +74,50 @@ async def _drop_retried_events(
             log.info("dropping repeated delivery of event %s", event_id)
             return BoltResponse(status=200, body="")
     return await next()
+
+
+async def _bound_input(
+    body: dict[str, Any],
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    next: Callable[[], Awaitable[Any]],
+) -> Any:
+    """Text a person sent is cleaned of control characters and held to Slack's limits before any
+    listener sees it; over a limit, they are told so where they are and nothing else runs."""
+    kind = body.get("type")
+    if "command" in body:
+        too_long = limits.check_command(body)
+        if too_long is not None:
+            return await ack(text=too_long.message(), response_type="ephemeral")
+    elif kind == "view_submission":
+        too_long = limits.check_view(body.get("view") or {})
+        if too_long is not None and too_long.block_id:
+            return await ack(response_action="errors", errors={too_long.block_id: too_long.field_error()})
+    elif kind in {"event_callback", "message_action"}:
+        message = body.get("event") if kind == "event_callback" else body.get("message")
+        too_long = limits.check_message(message) if isinstance(message, dict) else None
+        if too_long is not None:
+            await ack()
+            await _tell_too_long(client, body, context, too_long)
+            return BoltResponse(status=200, body="")
+    return await next()
+
+
+async def _tell_too_long(
+    client: AsyncWebClient, body: dict[str, Any], context: AsyncBoltContext, too_long: limits.TooLong
+) -> None:
+    """Only the person who sent it hears about it; an event from no person (a bot) is just dropped."""
+    user_id = context.user_id
+    channel = context.channel_id
+    log.info("ignoring a %s of %d characters from %s", too_long.what, too_long.length, user_id)
+    from_bot = body.get("type") == "event_callback" and bool(body["event"].get("bot_id"))
+    if not user_id or not channel or from_bot:
+        return
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user_id, text=too_long.message())
+    except SlackApiError as exc:
+        log.info("could not tell %s their message was too long: %s", user_id, exc.response.get("error"))
 
 
 async def _show_error(

@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.text import truncate
+from bot.core.text import strip_broadcasts, truncate
 
 SECTION_TEXT_LIMIT = 3000
 
@@ -33,9 +33,11 @@ def plain(text: str) -> PlainTextObject:
 def text_input(
     action_id: str, *, initial: str | None = None, multiline: bool = False, max_length: int = 3000
 ) -> PlainTextInputElement:
+    # Slack never parses a prefilled input, but whatever is saved from it is echoed later: defused
+    # broadcasts read the same, and nothing the bot sends carries one (the tests scan every call).
     return PlainTextInputElement(
         action_id=action_id,
-        initial_value=truncate(initial, max_length) if initial else None,
+        initial_value=truncate(strip_broadcasts(initial), max_length) if initial else None,
         multiline=multiline,
         max_length=max_length,
     )

@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import ImageBlock
 from slack_sdk.models.blocks.basic_components import SlackFile
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.text import truncate
+from bot.core.text import escape_mrkdwn, truncate
 from bot.slack.blocks import plain
 
 # What a failed upload raises once the client's own retries (429, 5xx, connection errors) are spent.
@@ -26,7 +26,8 @@ async def upload_file(client: AsyncWebClient, *, content: bytes, filename: str, 
     """Upload `content` as a file shared in no channel; returns its Slack file id."""
     # slack_sdk's helper runs the three steps with the client's retry handlers. No `alt_txt`:
     # the image block carries the alt text, and Slack mishandles it at upload (python-slack-sdk#1818).
-    completed = await client.files_upload_v2(content=content, filename=filename, title=title)
+    # A title is words, never markup, and may hold a name people typed (a launch's).
+    completed = await client.files_upload_v2(content=content, filename=filename, title=escape_mrkdwn(title))
     return str(completed["file"]["id"])
 
 
@@ -46,10 +47,13 @@ def failure_reason(exc: BaseException) -> str:
 def image_block(
     *, file_id: str, alt_text: str, title: str | None = None, block_id: str | None = None
 ) -> ImageBlock:
-    """An `image` block showing an uploaded file; its title is short, its alt text says it all."""
+    """An `image` block showing an uploaded file; its title is short, its alt text says it all.
+
+    Both are words, never markup, and name what people typed (a launch, an area): escaped here whole.
+    """
     return ImageBlock(
         slack_file=SlackFile(id=file_id),
-        alt_text=truncate(alt_text, IMAGE_TEXT_LIMIT),
-        title=plain(title) if title else None,
+        alt_text=truncate(escape_mrkdwn(alt_text), IMAGE_TEXT_LIMIT),
+        title=plain(escape_mrkdwn(title)) if title else None,
         block_id=block_id,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.deliveries import claim_delivery
 from bot.core.errors import UserError
+from bot.core.text import escape_mrkdwn
 from bot.core.uow import slack_unit_of_work
 from bot.feedback import themes as theme_service
 from bot.feedback.schema import ThemeIn
@@ -48,7 +49,9 @@ async def link_suggested_theme(
             by=body["user"]["id"],
         )
         blocks = linked_confirmation(feedback_id=item.id, theme_title=theme.title)
-    await respond(text=f"Linked to {theme.title}", blocks=as_dicts(blocks), replace_original=True)
+    await respond(
+        text=f"Linked to {escape_mrkdwn(theme.title)}", blocks=as_dicts(blocks), replace_original=True
+    )
 
 
 async def open_theme_modal(
@@ -98,7 +101,7 @@ async def submit_theme(
             theme = await theme_service.create_theme(
                 session=session, team_id=team_id, data=data, created_by=user_id
             )
-            text = f":bulb: Created theme *{theme.title}*."
+            text = f":bulb: Created theme *{escape_mrkdwn(theme.title)}*."
             if metadata.feedback_id is not None:
                 item, theme = await theme_service.link_feedback(
                     session=session,

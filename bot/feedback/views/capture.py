@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.text import channel_mention, escape_mrkdwn, plural, user_mention
+from bot.core.text import channel_mention, escape_mrkdwn, plural, strip_broadcasts, user_mention
 from bot.feedback.similarity import ThemeSuggestion
 from bot.feedback.themes import ThemeCounts
 from bot.feedback.views.common import KIND_LABELS, FeedbackId, quote
@@ -80,7 +80,7 @@ def suggestion_text(suggestion: ThemeSuggestion) -> str:
 
 
 def _option(value: str, label: str) -> Option:
-    return Option(value=value[:OPTION_VALUE_LIMIT], text=plain(label))
+    return Option(value=value[:OPTION_VALUE_LIMIT], text=plain(escape_mrkdwn(label)))
 
 
 def kind_options() -> list[Option]:
@@ -104,7 +104,8 @@ def theme_option(theme_id: int, title: str, counts: ThemeCounts | None = None) -
 
 def new_theme_option(title: str) -> Option:
     return _option(
-        NEW_THEME_PREFIX + title[: OPTION_VALUE_LIMIT - len(NEW_THEME_PREFIX)], f"➕ New theme: {title}"
+        NEW_THEME_PREFIX + strip_broadcasts(title)[: OPTION_VALUE_LIMIT - len(NEW_THEME_PREFIX)],
+        f"➕ New theme: {title}",
     )
 
 
@@ -157,7 +158,9 @@ def feedback_modal(
                     options=[
                         Option(
                             value=str(s.theme_id),
-                            text=plain(f"{s.title} ({plural(s.counts.customers, 'customer')})"),
+                            text=plain(
+                                f"{escape_mrkdwn(s.title)} ({plural(s.counts.customers, 'customer')})"
+                            ),
                             description=plain("Looks like this — link it?"),
                         )
                         for s in suggestions

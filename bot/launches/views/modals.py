@@ -174,7 +174,7 @@ def owners_modal(draft: LaunchDraft, guesses: dict[str, OwnerGuess]) -> View:
         blocks.append(
             InputBlock(
                 block_id=owner_block_id(index),
-                label=plain(name),
+                label=plain(escape_mrkdwn(name)),
                 optional=True,
                 hint=plain(hint) if hint else None,
                 element=UserSelectElement(action_id=LaunchId.FUNCTION_OWNER, initial_user=guess.owner)

@@ -87,7 +87,7 @@ def answer_buttons(area: Area) -> ActionsBlock:
 
 def confirm_request_text(area: Area, *, reminder: bool = False) -> str:
     prefix = "Reminder: " if reminder else ""
-    return f"{prefix}Still yours? {area.name}"
+    return f"{prefix}Still yours? {escape_mrkdwn(area.name)}"
 
 
 def confirm_request(area: Area, *, reminder: bool = False) -> list[Block]:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.text import channel_mention, escape_mrkdwn, user_mention
+from bot.core.text import channel_mention, escape_mrkdwn, strip_broadcasts, user_mention
 from bot.slack.blocks import context, plain, section, slack_date, text_input
 from models import Area, OwnerStatus
 
@@ -93,13 +93,15 @@ def area_card(area: Area, *, shareable: bool = True) -> list[Block]:
 
 
 def area_card_text(area: Area) -> str:
-    return f"{area.name} is owned by {user_mention(area.owner)}"
+    return f"{escape_mrkdwn(area.name)} is owned by {user_mention(area.owner)}"
 
 
 def ambiguous_choices(query: str, areas: list[Area]) -> list[Block]:
     """Top matches as buttons to pick from."""
     buttons = [
-        ButtonElement(text=plain(area.name), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug)
+        ButtonElement(
+            text=plain(escape_mrkdwn(area.name)), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug
+        )
         for area in areas[:3]
     ]
     return [
@@ -121,7 +123,8 @@ def not_found(query: str, closest: list[Area]) -> list[Block]:
                 ButtonElement(
                     text=plain("Add it"),
                     action_id=WhoOwnsId.ADD,
-                    value=query[:2000],
+                    # Handed back to prefill the new area's name: no broadcast in it either.
+                    value=strip_broadcasts(query)[:2000],
                     style="primary",
                 )
             ]

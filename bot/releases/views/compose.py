@@ -140,7 +140,7 @@ class ComposeForm:
 
 
 def _option(value: str, label: str) -> Option:
-    return Option(value=value, text=plain(label))
+    return Option(value=value, text=plain(escape_mrkdwn(label)))
 
 
 def language_option(locale: str) -> Option:
