@@ -16,6 +16,7 @@ from sqlalchemy import update
 from bot.core.runtime import Runtime, build_runtime
 from bot.core.settings import Settings
 from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.integrations import jobs as integration_jobs
 from bot.integrations.intake import TRACKER_EVENTS_KIND
@@ -92,7 +93,12 @@ def assert_each_requester_told_once(emulator: SlackEmulator) -> None:
 
 
 async def test_a_published_release_ships_the_done_theme_and_drafts_its_announcement_for_approval(
-    api: httpx.AsyncClient, emulator: SlackEmulator, runtime: Runtime, deliver: Any, run_jobs: Any
+    api: httpx.AsyncClient,
+    slack: SlackSender,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    deliver: Any,
+    run_jobs: Any,
 ) -> None:
     theme = await tracked_theme(api, emulator, runtime, url=ISSUE_URLS["github"])
     await deliver("issues", github_issue("closed", state_reason="completed"))
@@ -125,7 +131,14 @@ async def test_a_published_release_ships_the_done_theme_and_drafts_its_announcem
     assert [e["action_id"] for e in actions["elements"]] == [ReleaseId.APPROVE, ReleaseId.REQUEST_CHANGES]
 
     # Approved and posted through the usual flow: the announcement lists the theme, nobody hears twice.
-    assert (await api.post(f"/api/v1/releases/{draft['id']}/approve")).status_code == 200
+    # The admin API may not approve a release that names its approver: the approver clicks Approve.
+    refused = await api.post(f"/api/v1/releases/{draft['id']}/approve")
+    assert refused.status_code == 409 and f"<@{APPROVER}>" in refused.json()["message"]
+    approve = actions["elements"][0]
+    message = {"type": "message", "ts": "1700000000.000100", "text": ask["text"], "blocks": ask["blocks"]}
+    await slack.block_action(approve["action_id"], approve["value"], user=APPROVER, message=message)
+    await emulator.wait_for("response_url")
+    assert (await api.get(f"/api/v1/releases/{draft['id']}")).json()["status"] == "approved"
     assert (await api.post(f"/api/v1/releases/{draft['id']}/schedule", json={"at": "now"})).status_code == 200
     await run_all(run_jobs)
     [posted] = [

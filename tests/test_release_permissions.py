@@ -21,7 +21,7 @@ from bot.releases.views.ids import ReleaseId
 from models import Job, Release, ReleaseEvent, ReleasePost
 from models.base import utcnow
 from tests.helpers import rendered
-from tests.test_release_posting import post_now
+from tests.test_release_posting import approve_as, post_now
 from tests.test_releases import (
     APPROVER,
     EN_CHANNELS,
@@ -79,16 +79,27 @@ async def pending_release(api: httpx.AsyncClient) -> int:
     return int(created.json()["id"])
 
 
-async def scheduled_release(api: httpx.AsyncClient) -> int:
+async def scheduled_release(api: httpx.AsyncClient, runtime: Runtime) -> int:
     at = (utcnow() + timedelta(hours=3)).replace(second=0, microsecond=0)
-    release_id = await new_release(api, scheduled_at=at.isoformat())
-    approved = await api.post(f"/api/v1/releases/{release_id}/approve")
-    assert approved.json()["status"] == "scheduled", approved.text
+    created = await api.post(
+        "/api/v1/releases",
+        json={
+            "title": "Audit log",
+            "owner": OWNER,
+            "approver": APPROVER,
+            "channels": EN_CHANNELS,
+            "scheduled_at": at.isoformat(),
+        },
+    )
+    release_id = int(created.json()["id"])
+    await approve_as(runtime, release_id, APPROVER)
+    shown = await api.get(f"/api/v1/releases/{release_id}")
+    assert shown.json()["status"] == "scheduled", shown.text
     return release_id
 
 
-async def posted_release(api: httpx.AsyncClient, run_jobs: Any) -> int:
-    release = await post_now(api, approver=APPROVER, channels=EN_CHANNELS, notes="- Search by actor")
+async def posted_release(api: httpx.AsyncClient, run_jobs: Any, runtime: Runtime) -> int:
+    release = await post_now(api, runtime, approver=APPROVER, channels=EN_CHANNELS, notes="- Search by actor")
     # Post, then report and notify: nothing is left queued.
     await run_jobs()
     await run_jobs()
@@ -247,7 +258,7 @@ async def test_sending_back_is_checked_again_when_the_reason_is_submitted(
 async def test_the_cancel_button_works_for_owner_approver_and_admins(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, role: str
 ) -> None:
-    release_id = await scheduled_release(api)
+    release_id = await scheduled_release(api, runtime)
     allowed = role in OWNER_APPROVER_OR_ADMIN
     refusal = await click(slack, emulator, runtime, ReleaseId.CANCEL, str(release_id), role, allowed)
     if allowed:
@@ -260,7 +271,7 @@ async def test_the_cancel_button_works_for_owner_approver_and_admins(
 async def test_release_cancel_works_for_owner_approver_and_admins(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, role: str
 ) -> None:
-    release_id = await scheduled_release(api)
+    release_id = await scheduled_release(api, runtime)
     before, calls = await snapshot(runtime), outbound(emulator)
     answer = (await slack.command("/release", f"cancel {release_id}", user=ROLES[role])).json()
     if role in OWNER_APPROVER_OR_ADMIN:
@@ -279,7 +290,7 @@ async def test_release_cancel_works_for_owner_approver_and_admins(
 async def test_a_scheduled_release_is_rescheduled_by_owner_approver_and_admins(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, role: str
 ) -> None:
-    release_id = await scheduled_release(api)
+    release_id = await scheduled_release(api, runtime)
     later = (utcnow() + timedelta(hours=6)).replace(second=0, microsecond=0)
     before, calls = await snapshot(runtime), outbound(emulator)
     response = await slack.view_submission(
@@ -310,7 +321,7 @@ async def test_a_posted_release_is_edited_by_owner_approver_and_admins(
     run_jobs: Any,
     role: str,
 ) -> None:
-    release_id = await posted_release(api, run_jobs)
+    release_id = await posted_release(api, run_jobs, runtime)
     before, calls = await snapshot(runtime), outbound(emulator)
     state = modal_state(
         title="Audit log, searchable", version="3.1", summary="Every admin action, searchable."
@@ -343,9 +354,9 @@ async def test_a_posted_release_is_edited_by_owner_approver_and_admins(
 
 @pytest.mark.parametrize("role", ["owner", "member"])
 async def test_status_shows_edit_and_cancel_only_to_who_may_use_them(
-    slack: SlackSender, emulator: SlackEmulator, api: httpx.AsyncClient, role: str
+    slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, role: str
 ) -> None:
-    release_id = await scheduled_release(api)
+    release_id = await scheduled_release(api, runtime)
     answer = (await slack.command("/release", f"status {release_id}", user=ROLES[role])).json()
     actions = [e["action_id"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert actions == ([ReleaseId.EDIT, ReleaseId.CANCEL] if role == "owner" else [])
@@ -355,7 +366,7 @@ async def test_status_shows_edit_and_cancel_only_to_who_may_use_them(
 async def test_an_owners_change_to_a_posted_release_waits_for_the_approver_who_sees_the_diff(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, run_jobs: Any
 ) -> None:
-    release_id = await posted_release(api, run_jobs)
+    release_id = await posted_release(api, run_jobs, runtime)
     originals = {c: channel_posts(emulator, c, release_id)[0] for c in EN_CHANNELS}
     state = modal_state(
         title="Audit log <!channel>",
@@ -420,7 +431,7 @@ async def test_an_owners_change_to_a_posted_release_waits_for_the_approver_who_s
 async def test_sending_back_an_owners_change_leaves_the_posted_messages_alone(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, run_jobs: Any
 ) -> None:
-    release_id = await posted_release(api, run_jobs)
+    release_id = await posted_release(api, run_jobs, runtime)
     state = modal_state(title="Audit log v2", version="3.1", summary="Every admin action, searchable.")
     await slack.view_submission(
         ReleaseId.MODAL, state, user=OWNER, private_metadata=metadata(release_id=release_id)

@@ -16,7 +16,8 @@ from bot.core.runtime import Runtime, build_runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
-from bot.emulator.state import BOT_USER_ID
+from bot.emulator.state import BOT_USER_ID, TEAM_ID
+from bot.releases import approval as release_approval
 from bot.releases import posting as release_posting
 from bot.releases.releases import enqueue_delivery, get_release
 from bot.releases.views.ids import ReleaseId
@@ -42,8 +43,17 @@ def add_channels(emulator: SlackEmulator, *ids: str) -> list[str]:
     return list(ids)
 
 
-async def post_now(api: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    """Compose through the admin API, approve, and schedule it for now."""
+async def approve_as(runtime: Runtime, release_id: int, approver: str) -> None:
+    """The named approver approves (an admin-API token may not once an approver is set)."""
+    async with unit_of_work(runtime.session_factory) as session:
+        await release_approval.approve_release(
+            session=session, team_id=TEAM_ID, release_id=release_id, by=approver, as_approver=True
+        )
+
+
+async def post_now(api: httpx.AsyncClient, runtime: Runtime | None = None, **body: Any) -> dict[str, Any]:
+    """Compose through the admin API, approve (as its approver when it names one), and schedule it
+    for now."""
     body.setdefault("title", "Audit log")
     body.setdefault("version", "3.1")
     body.setdefault("summary", "Every admin action, searchable.")
@@ -51,8 +61,11 @@ async def post_now(api: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     created = await api.post("/api/v1/releases", json=body)
     assert created.status_code == 201, created.text
     release_id = created.json()["id"]
-    approved = await api.post(f"/api/v1/releases/{release_id}/approve")
-    assert approved.status_code == 200, approved.text
+    if runtime is not None and created.json()["status"] == "pending_approval":
+        await approve_as(runtime, release_id, body["approver"])
+    else:
+        approved = await api.post(f"/api/v1/releases/{release_id}/approve")
+        assert approved.status_code == 200, approved.text
     scheduled = await api.post(f"/api/v1/releases/{release_id}/schedule", json={"at": "now"})
     assert scheduled.status_code == 200, scheduled.text
     assert scheduled.json()["status"] == "scheduled"

@@ -64,6 +64,8 @@ async def approve_release(
         raise Conflict(f"Release #{release.id} is {_status_words(release)}; there is nothing to approve.")
     if as_approver:
         require(may_approve_release(actor or Actor(user_id=by), release))
+    else:
+        api_may_approve(actor or Actor.api(), release)
     if revision is not None and revision != release.revision:
         raise Conflict(
             f"Release #{release.id} changed after this request was sent; approve the newer request instead."
@@ -78,6 +80,13 @@ async def approve_release(
         when = release.scheduled_at or utcnow()
         await _schedule(session=session, release=release, at=max(when, utcnow()), by=by)
     return release
+
+
+def api_may_approve(actor: Actor, release: Release) -> None:
+    """An admin-API token acts as an admin: it approves only a release that names no approver."""
+    verdict = may_approve_release(actor, release)
+    if not verdict.allowed:
+        raise Conflict(f"Release #{release.id} waits for its approver. {verdict.refusal}")
 
 
 async def request_changes(

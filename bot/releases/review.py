@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict
 from bot.core.permissions import Actor, may_approve_release, require
-from bot.releases.approval import approve_release, request_changes
+from bot.releases.approval import api_may_approve, approve_release, request_changes
 from bot.releases.compose import update_release
 from bot.releases.releases import ON_AIR, get_release, notify, open_proposal, record_event
 from bot.releases.schema import ReleasePatch
@@ -64,6 +64,8 @@ async def approve(
                 f"Release #{release.id} changed again after this request was sent; "
                 "approve the newer request instead."
             )
+    else:
+        api_may_approve(actor, release)
     patch = ReleasePatch.model_validate(held.detail.get("patch") or {})
     # The change is its author's; the approval is the approver's.
     await update_release(
