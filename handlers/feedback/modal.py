@@ -29,7 +29,7 @@ from bot.feedback.views.common import FeedbackId
 from bot.ownership import areas as area_service
 from bot.slack.blocks import as_dicts
 from handlers.common import StateValues, input_state, input_text, selected_value, state_values, tell_privately
-from handlers.feedback._common import settings_of, team_id_of
+from handlers.feedback._common import settings_of, team_id_of, theme_links
 from models import Area, Theme
 
 # Slack shows at most 100 options in a select menu.
@@ -171,6 +171,7 @@ async def submit_feedback(
                 reporters=reporters,
                 user_id=user_id,
                 theme_title=theme.title if theme else None,
+                theme_links=await theme_links(session, theme.id if theme else None),
             )
     except ValidationError as exc:
         first = exc.errors()[0]
