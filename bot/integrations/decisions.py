@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.deliveries import claim_delivery
 from bot.core.errors import NotFound
 from bot.feedback.history import move_theme, record_theme_event
 from bot.feedback.themes import theme_counts
@@ -94,23 +95,31 @@ async def answer_not_planned(*, session: AsyncSession, theme: Theme, answer: Ans
     links = (await links_of(session=session, theme_ids=[theme.id]))[theme.id]
     not_planned = [link.key for link in links if link.state == LinkState.CLOSED_NOT_PLANNED]
     cause = f"{', '.join(not_planned) or 'a tracker issue'} closed as not planned"
-    changed, kept_open = False, False
+    changed, kept_open = False, answer is Answer.KEEP_OPEN
+    event = await _last_event(session, theme)
+    final = theme.status in (ThemeStatus.SHIPPED, ThemeStatus.DECLINED)
+    needed = not final and (
+        answer is Answer.DECLINE or event is None or event.kind != ThemeEventKind.KEPT_OPEN
+    )
+    # Two clicks at once both read the theme before either wrote: one answer per history state.
+    if needed and not await claim_delivery(
+        session=session, key=f"theme-answer:{theme.id}:{event.id if event else 0}", team_id=theme.team_id
+    ):
+        await session.refresh(theme)
+        event, needed = await _last_event(session, theme), False
     if theme.status in (ThemeStatus.SHIPPED, ThemeStatus.DECLINED):
-        event = await _last_move_to(session, theme, theme.status)
-    elif answer is Answer.DECLINE:
+        kept_open, event = False, await _last_move_to(session, theme, theme.status)
+    elif needed and answer is Answer.DECLINE:
         changed = move_theme(
             session, theme=theme, to=ThemeStatus.DECLINED, actor=by, reason=f"declined: {cause}"
         )
         event = None
-    else:
-        kept_open = True
-        event = await _last_event(session, theme)
-        if event is None or event.kind != ThemeEventKind.KEPT_OPEN:
-            event = record_theme_event(
-                session, theme=theme, kind=ThemeEventKind.KEPT_OPEN, actor=by, reason=f"kept open: {cause}"
-            )
-            theme.updated_at = utcnow()
-            changed = True
+    elif needed:
+        changed = True
+        event = record_theme_event(
+            session, theme=theme, kind=ThemeEventKind.KEPT_OPEN, actor=by, reason=f"kept open: {cause}"
+        )
+        theme.updated_at = utcnow()
     await session.flush()
     if event is None:
         event = await _last_move_to(session, theme, theme.status)
