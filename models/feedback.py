@@ -67,6 +67,8 @@ class ThemeEventKind(StrEnum):
     STATUS = "status"
     LINKED = "linked"
     UNLINKED = "unlinked"
+    # The area owner chose to keep the theme open after an issue was closed as not planned.
+    KEPT_OPEN = "kept_open"
 
 
 class NotificationStatus(StrEnum):

@@ -204,12 +204,14 @@ def may_answer_for_area(actor: Actor, area: AreaLike) -> Verdict:
     )
 
 
-def may_move_theme(actor: Actor, theme_name: str, area: AreaLike | None) -> Verdict:
-    """Ship, merge or decline a theme from Slack: the owner of its area, admins."""
+def may_move_theme(
+    actor: Actor, theme_name: str, area: AreaLike | None, *, doing: str = "ship, merge or decline"
+) -> Verdict:
+    """Ship, merge, decline or keep open a theme from Slack: the owner of its area, admins."""
     owner = area.owner if area is not None else None
     if actor.admin or actor.is_(owner):
         return ALLOWED
-    return _refuse(f"ship, merge or decline *{escape_mrkdwn(theme_name)}*", owner)
+    return _refuse(f"{doing} *{escape_mrkdwn(theme_name)}*", owner)
 
 
 # ---- who is an admin --------------------------------------------------------------------------

@@ -9,10 +9,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.demo import feedback, launches, ownership, releases
+from bot.demo import feedback, launches, ownership, releases, tracking
 from bot.demo.stage import Stage, open_stage
 
-CHAPTERS: list[Callable[[Stage], Awaitable[None]]] = [ownership.run, feedback.run, launches.run, releases.run]
+CHAPTERS: list[Callable[[Stage], Awaitable[None]]] = [
+    ownership.run,
+    feedback.run,
+    launches.run,
+    releases.run,
+    tracking.run,
+]
 
 
 async def run_demo(out: TextIO = sys.stdout) -> int:

@@ -29,6 +29,8 @@ PEOPLE = {
     "U0EMMA": ("emma", "Support"),
     "U0FARID": ("farid", "Marketing"),
 }
+# The secret the demo's GitHub signs its webhook deliveries with.
+GITHUB_SECRET = "demo-github-webhook-secret"
 CHANNELS = {
     "C0GENERAL": "general",
     "C0SUPPORT": "support",
@@ -100,6 +102,9 @@ async def open_stage(workdir: Path, out: TextIO) -> AsyncIterator[Stage]:
         ownership_channel="C0OWNERS",
         feedback_channel="C0FEEDBACK",
         switchboard_scheduler="off",
+        github_webhook_secret=GITHUB_SECRET,
+        release_draft_owner="U0PRIYA",
+        release_draft_approver="U0BEN",
         _env_file=None,
     )
     app = create_app(settings, manage_schema=False, scheduler=False)

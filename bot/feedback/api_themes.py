@@ -42,7 +42,7 @@ class LinkOut(BaseModel):
 class ThemeEventOut(BaseModel):
     """One change in the theme's history."""
 
-    kind: str = Field(description="status, linked or unlinked.")
+    kind: str = Field(description="status, linked, unlinked or kept_open.")
     from_status: ThemeStatus | None
     to_status: ThemeStatus | None
     actor: str | None = Field(description="A Slack user id, `api:<token>`, or the tracker that moved it.")

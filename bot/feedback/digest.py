@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.analytics.queries import area_names, feedback_stats, theme_stats
 from bot.analytics.schema import ThemeStatOut, WeekOut
 from bot.analytics.window import Window, default_window
+from bot.integrations.store import links_of
 from models import Area, Feedback, Theme
 from models.feedback import Importance
 
@@ -23,6 +24,8 @@ class DigestThemeLine:
     title: str
     new_customers: int
     items: int
+    # (key, url) of each tracker issue the theme is tracked in.
+    links: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -137,10 +140,16 @@ async def _top_themes(
     titles = dict(
         (await session.execute(select(Theme.id, Theme.title).where(Theme.id.in_(list(items))))).all()
     )
-    ranked = sorted(items, key=lambda t: (-len(customers[t]), -items[t], t))
+    ranked = sorted(items, key=lambda t: (-len(customers[t]), -items[t], t))[:5]
+    links = await links_of(session=session, theme_ids=ranked)
     return [
-        DigestThemeLine(title=titles.get(t, f"Theme {t}"), new_customers=len(customers[t]), items=items[t])
-        for t in ranked[:5]
+        DigestThemeLine(
+            title=titles.get(t, f"Theme {t}"),
+            new_customers=len(customers[t]),
+            items=items[t],
+            links=[(link.key, link.url) for link in links[t]],
+        )
+        for t in ranked
     ]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict, NotFound, UserError
+from bot.core.text import escape_mrkdwn
 from bot.feedback.capture import area_id_for, reporters_by_item
 from bot.feedback.history import move_theme
 from bot.feedback.schema import ThemeIn, ThemePatch
@@ -61,6 +62,29 @@ async def get_theme(*, session: AsyncSession, team_id: str, theme_id: int) -> Th
     if theme is None:
         raise NotFound(f"No theme with id {theme_id}.")
     return theme
+
+
+async def find_theme(*, session: AsyncSession, team_id: str, ref: str) -> Theme:
+    """The theme `ref` names: its id (`12`, `#12`), its title (any case), or one title containing it.
+
+    A merged theme is found as the theme it became. NotFound, or UserError listing the candidates
+    when the words fit several themes; their messages are Slack mrkdwn.
+    """
+    ref = ref.strip()
+    number = ref.removeprefix("#")
+    if number.isdigit() and len(number) < 10:
+        return await resolve_merged(
+            session=session, theme=await get_theme(session=session, team_id=team_id, theme_id=int(number))
+        )
+    listed = [theme for theme, _ in await list_themes(session=session, team_id=team_id, q=ref, limit=20)]
+    exact = [theme for theme in listed if theme.title.lower() == ref.lower()]
+    found = exact or listed
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise NotFound(f"No theme is called “{escape_mrkdwn(ref)}”. Name a theme by its id or its title.")
+    names = ", ".join(f"#{theme.id} {escape_mrkdwn(theme.title)}" for theme in found[:5])
+    raise UserError(f"“{escape_mrkdwn(ref)}” fits several themes ({names}); name one by its id.")
 
 
 async def resolve_merged(*, session: AsyncSession, theme: Theme) -> Theme:

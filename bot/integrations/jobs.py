@@ -7,23 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
 from bot.feedback.jobs import PERMANENT_ERRORS, slack_error
-from bot.feedback.themes import theme_counts
+from bot.integrations.decisions import tracked_theme
 from bot.integrations.drafts import DRAFT_NOTICE_KIND
 from bot.integrations.intake import NO_WORKSPACE, TRACKER_EVENTS_KIND, event_from_payload
 from bot.integrations.movement import OWNER_NOTICE_KIND, apply_events
-from bot.integrations.store import links_of
-from bot.integrations.views import TrackedTheme, decline_question, draft_ready, theme_done
+from bot.integrations.views import decline_question, draft_ready, theme_done
 from bot.releases.compose import get_release, posts_of
 from bot.releases.views.compose import preview_controls
 from bot.scheduler.jobs import enqueue
 from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
 from bot.slack.blocks import as_dicts
-from models import Area, ReleaseStatus, Theme, ThemeLink, WebhookDelivery
+from models import ReleaseStatus, Theme, ThemeLink, WebhookDelivery
 from models.base import utcnow
 from models.feedback import ThemeStatus
 from models.integration import Provider
@@ -67,21 +65,6 @@ async def apply_delivery(ctx: JobContext) -> dict[str, Any]:
     return tally
 
 
-async def _tracked(session: AsyncSession, theme: Theme) -> tuple[TrackedTheme, Area | None]:
-    area = await session.get(Area, theme.area_id) if theme.area_id is not None else None
-    counts = (await theme_counts(session=session, theme_ids=[theme.id]))[theme.id]
-    links = (await links_of(session=session, theme_ids=[theme.id]))[theme.id]
-    tracked = TrackedTheme(
-        id=theme.id,
-        title=theme.title,
-        area_name=area.name if area else None,
-        items=counts.items,
-        customers=counts.customers,
-        links=[(link.key, link.url) for link in links],
-    )
-    return tracked, area
-
-
 @job_handler(OWNER_NOTICE_KIND)
 async def tell_area_owner(ctx: JobContext) -> dict[str, Any]:
     """One DM to the theme's area owner (or FEEDBACK_CHANNEL when the area has none): done, or
@@ -97,7 +80,7 @@ async def tell_area_owner(ctx: JobContext) -> dict[str, Any]:
             raise SkipJob(f"theme {theme.id} is {theme.status} now, not {expected}")
         if notice == "not_planned" and theme.status in (ThemeStatus.SHIPPED, ThemeStatus.DECLINED):
             raise SkipJob(f"theme {theme.id} is {theme.status} already")
-        tracked, area = await _tracked(session, theme)
+        tracked, area = await tracked_theme(session=session, theme=theme)
         target = (area.owner if area else None) or ctx.settings.feedback_channel
         if not target:
             raise SkipJob(f"theme {theme.id} has no area owner and FEEDBACK_CHANNEL is not set")

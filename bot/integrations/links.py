@@ -117,3 +117,27 @@ def _jira(host: str, path: str, query: str) -> TrackerLink | None:
     if key is None:
         return None
     return TrackerLink(provider=Provider.JIRA, key=key, url=f"https://{host}/browse/{key}")
+
+
+# Links typed into a modal: one per line, or separated by commas.
+_LIST_SEPARATORS = re.compile(r"[,\n]")
+MAX_LINKS = 20
+
+
+def parse_tracker_urls(text: str) -> list[TrackerLink]:
+    """Every tracker issue a list of pasted URLs names, each once, in order.
+
+    ValueError naming the first entry that is not a tracker issue link, and what is accepted.
+    """
+    entries = [entry.strip() for entry in _LIST_SEPARATORS.split(text or "") if entry.strip()]
+    if len(entries) > MAX_LINKS:
+        raise ValueError(f"A theme can be tracked in at most {MAX_LINKS} issues; remove some links.")
+    found: dict[tuple[Provider, str], TrackerLink] = {}
+    for entry in entries:
+        try:
+            link = parse_tracker_url(entry)
+        except ValueError as exc:
+            shown = entry if len(entry) <= 80 else entry[:79] + "…"
+            raise ValueError(f"“{shown}”: {exc}") from None
+        found.setdefault((link.provider, link.key), link)
+    return list(found.values())

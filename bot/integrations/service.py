@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import NotFound, UserError
 from bot.feedback.history import FINAL_STATUSES, move_theme, record_theme_event
 from bot.feedback.themes import get_theme, resolve_merged
-from bot.integrations.links import parse_tracker_url
+from bot.integrations.links import parse_tracker_url, parse_tracker_urls
 from bot.integrations.store import links_of
 from models import Theme, ThemeEventKind, ThemeLink
 from models.base import utcnow
 from models.feedback import ThemeStatus
 from models.integration import LinkState
 
-__all__ = ["add_link", "links_of", "remove_link", "theme_links"]
+__all__ = ["add_link", "links_of", "remove_link", "set_links", "theme_links"]
 
 
 async def add_link(
@@ -98,3 +98,29 @@ async def theme_links(*, session: AsyncSession, team_id: str, theme_id: int) -> 
     """The theme's links, oldest first; NotFound for another workspace's theme."""
     theme = await get_theme(session=session, team_id=team_id, theme_id=theme_id)
     return (await links_of(session=session, theme_ids=[theme.id]))[theme.id]
+
+
+async def set_links(
+    *, session: AsyncSession, team_id: str, theme_id: int, urls: str, by: str | None = None
+) -> tuple[list[ThemeLink], list[str]]:
+    """Track the theme in exactly the issues `urls` names (one per line or comma separated).
+
+    The links it has now and the keys of those removed. Every URL is checked before anything
+    changes: one bad URL leaves the links as they were.
+    """
+    try:
+        wanted = parse_tracker_urls(urls)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    theme = await resolve_merged(
+        session=session, theme=await get_theme(session=session, team_id=team_id, theme_id=theme_id)
+    )
+    keys = {(each.provider, each.key) for each in wanted}
+    removed = []
+    for link in (await links_of(session=session, theme_ids=[theme.id]))[theme.id]:
+        if (link.provider, link.key) not in keys:
+            removed.append(link.key)
+            await remove_link(session=session, team_id=team_id, theme_id=theme.id, link_id=link.id, by=by)
+    for wanted_link in wanted:
+        await add_link(session=session, team_id=team_id, theme_id=theme.id, url=wanted_link.url, by=by)
+    return (await links_of(session=session, theme_ids=[theme.id]))[theme.id], removed

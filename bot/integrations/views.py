@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.core.text import escape_mrkdwn
-from bot.slack.blocks import context, plain, section
+from bot.core.text import escape_mrkdwn, user_mention
+from bot.slack.blocks import context, plain, section, slack_date
+from models.feedback import ThemeStatus
 
 _SAFE_URL = re.compile(r"https?://[^\s<>|]{1,1000}")
 
@@ -50,10 +52,6 @@ def _demand(theme: TrackedTheme) -> str:
     return f"{items} from {customers}{area}"
 
 
-def _tracked_in(theme: TrackedTheme) -> str:
-    return "Tracked in " + ", ".join(tracker_link(key, url) for key, url in theme.links)
-
-
 def theme_done(theme: TrackedTheme, *, shipped: bool, for_owner: bool) -> tuple[str, list[Block]]:
     """Every issue the theme is tracked in was closed as completed."""
     title = escape_mrkdwn(theme.title)
@@ -63,7 +61,7 @@ def theme_done(theme: TrackedTheme, *, shipped: bool, for_owner: bool) -> tuple[
     else:
         head = f":white_check_mark: *{title}* is done and ships with the next release."
         text = f"{theme.title} is done and ships with the next release"
-    blocks: list[Block] = [section(f"{head}\n{_tracked_in(theme)} · {_demand(theme)}")]
+    blocks: list[Block] = [section(f"{head}\n{tracked_in(theme.links)} · {_demand(theme)}")]
     if not shipped:
         blocks.append(
             context(
@@ -100,6 +98,44 @@ def decline_question(theme: TrackedTheme, *, key: str, url: str, for_owner: bool
     if for_owner:
         blocks.append(context("You hear about this because you own the theme's area."))
     text = f"{key} was closed as not planned: decline {theme.title}?"
+    return escape_mrkdwn(text), blocks
+
+
+def tracked_in(links: Sequence[tuple[str, str]]) -> str:
+    """`Tracked in <url|key>, <url|key>`, or "" for a theme tracked nowhere."""
+    return ("Tracked in " + ", ".join(tracker_link(key, url) for key, url in links)) if links else ""
+
+
+def not_planned_answered(
+    theme: TrackedTheme,
+    *,
+    status: str,
+    kept_open: bool,
+    by: str | None,
+    at: datetime,
+    not_planned: Sequence[str],
+) -> tuple[str, list[Block]]:
+    """The Decline / Keep open question, answered: what the theme is now, who decided and when."""
+    title = escape_mrkdwn(theme.title)
+    who, when = user_mention(by) if by else "someone", slack_date(at)
+    if status == ThemeStatus.DECLINED:
+        head = f":no_entry_sign: *{title}* was declined by {who} on {when}."
+        text = f"{theme.title} was declined"
+    elif status == ThemeStatus.SHIPPED:
+        head = f":rocket: *{title}* has shipped already ({when}); there is nothing to decline."
+        text = f"{theme.title} has shipped already"
+    else:
+        head = f":white_check_mark: *{title}* stays open: {who} chose to keep it on {when}."
+        text = f"{theme.title} stays open"
+    closed = ", ".join(escape_mrkdwn(key) for key in not_planned)
+    lines = [head]
+    if closed:
+        lines.append(f"{closed} {'was' if len(not_planned) == 1 else 'were'} closed as not planned.")
+    if theme.links:
+        lines.append(f"{tracked_in(theme.links)} · {_demand(theme)}")
+    blocks: list[Block] = [section("\n".join(lines))]
+    if kept_open and status != ThemeStatus.DECLINED:
+        blocks.append(context("Link another issue with `/feedback link` when the work is planned again."))
     return escape_mrkdwn(text), blocks
 
 

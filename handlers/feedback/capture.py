@@ -31,8 +31,9 @@ from bot.feedback.views.common import FeedbackId
 from bot.feedback.views.digest import home_recent_feedback
 from bot.slack.blocks import as_dicts
 from bot.slack.workspace import workspace_of
-from handlers.common import HELP_WORDS, ack_ephemeral, origin_channel, tell_privately
-from handlers.feedback._common import settings_of
+from handlers.common import HELP_WORDS, ack_ephemeral, origin_channel, split_command, tell_privately
+from handlers.feedback._common import settings_of, theme_links
+from handlers.feedback.tracking import is_link_command, link_command
 from handlers.home import home_section
 from models import Area, Feedback, Theme
 from models.feedback import FeedbackSource
@@ -132,10 +133,15 @@ async def log_message_shortcut(
 async def feedback_command(
     ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """`/feedback [text]`: the same modal, prefilled with the text; `help` answers with usage."""
+    """`/feedback [text]`: the same modal, prefilled with the text; `help` answers with usage;
+    `/feedback link <theme> <url>` tracks a theme in an issue."""
     text = (command.get("text") or "").strip()
     if text and text.lower() in HELP_WORDS:
         await ack_ephemeral(ack, USAGE)
+        return
+    sub, rest = split_command(text)
+    if sub == "link" and is_link_command(rest):
+        await link_command(ack, rest, command, context)
         return
     await ack()
     metadata = FeedbackModalMetadata(source=FeedbackSource.COMMAND, origin_channel=command.get("channel_id"))
@@ -225,6 +231,7 @@ async def on_feedback_reaction(
             reporters=result.reporters,
             user_id=user_id,
             theme_title=theme.title if theme else None,
+            theme_links=await theme_links(session, theme.id if theme else None),
             suggestions=suggestions,
             text_unavailable=message is None and result.created,
         )

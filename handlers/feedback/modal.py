@@ -30,7 +30,7 @@ from bot.ownership import areas as area_service
 from bot.slack.blocks import as_dicts
 from bot.slack.workspace import workspace_of
 from handlers.common import StateValues, input_state, input_text, selected_value, state_values, tell_privately
-from handlers.feedback._common import settings_of
+from handlers.feedback._common import settings_of, theme_links
 from models import Area, Theme
 
 # Slack shows at most 100 options in a select menu.
@@ -172,6 +172,7 @@ async def submit_feedback(
                 reporters=reporters,
                 user_id=user_id,
                 theme_title=theme.title if theme else None,
+                theme_links=await theme_links(session, theme.id if theme else None),
             )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -17,14 +17,18 @@ from bot.core.errors import UserError
 from bot.core.text import escape_mrkdwn
 from bot.core.uow import slack_unit_of_work
 from bot.feedback import themes as theme_service
-from bot.feedback.schema import ThemeIn
+from bot.feedback.schema import ThemeIn, ThemePatch
 from bot.feedback.views.capture import linked_confirmation
 from bot.feedback.views.common import FeedbackId
 from bot.feedback.views.digest import home_followed_themes
-from bot.feedback.views.themes import ThemeModalMetadata, theme_modal
-from bot.slack.blocks import as_dicts, section
+from bot.feedback.views.themes import ThemeModalMetadata, theme_modal, theme_saved
+from bot.integrations import service as link_service
+from bot.integrations.links import parse_tracker_urls
+from bot.integrations.store import links_of
+from bot.slack.blocks import as_dicts
 from bot.slack.workspace import workspace_of
 from handlers.common import input_text, origin_channel, selected_value, state_values, tell_privately
+from handlers.feedback._common import theme_links
 from handlers.home import home_section
 
 _LINK_ACTION = re.compile(f"^{FeedbackId.LINK_THEME}(:|$)")
@@ -48,7 +52,9 @@ async def link_suggested_theme(
             theme_id=int(theme_id),
             by=body["user"]["id"],
         )
-        blocks = linked_confirmation(feedback_id=item.id, theme_title=theme.title)
+        blocks = linked_confirmation(
+            feedback_id=item.id, theme_title=theme.title, links=await theme_links(session, theme.id)
+        )
     await respond(
         text=f"Linked to {escape_mrkdwn(theme.title)}", blocks=as_dicts(blocks), replace_original=True
     )
@@ -80,28 +86,47 @@ async def submit_theme(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
+    """The theme modal: a new theme (linking the item it came from), or an edit of one. "Tracked in"
+    replaces the theme's links; a bad URL is an error on that field and nothing is saved."""
     metadata = ThemeModalMetadata.model_validate_json(view.get("private_metadata") or "{}")
     values = state_values(view)
     user_id = body["user"]["id"]
     team_id = workspace_of(context)
+    links_text = input_text(values, FeedbackId.THEME_LINKS_BLOCK, FeedbackId.THEME_LINKS)
     try:
-        data = ThemeIn.model_validate(
-            {
-                "title": input_text(values, FeedbackId.THEME_TITLE_BLOCK, FeedbackId.THEME_TITLE),
-                "description": input_text(
-                    values, FeedbackId.THEME_DESCRIPTION_BLOCK, FeedbackId.THEME_DESCRIPTION
-                ),
-                "area": selected_value(values, FeedbackId.THEME_AREA_BLOCK, FeedbackId.AREA),
-            }
-        )
+        parse_tracker_urls(links_text)
+    except ValueError as exc:
+        await ack(response_action="errors", errors={FeedbackId.THEME_LINKS_BLOCK: str(exc)})
+        return
+    fields = {
+        "title": input_text(values, FeedbackId.THEME_TITLE_BLOCK, FeedbackId.THEME_TITLE),
+        "description": input_text(values, FeedbackId.THEME_DESCRIPTION_BLOCK, FeedbackId.THEME_DESCRIPTION),
+        "area": selected_value(values, FeedbackId.THEME_AREA_BLOCK, FeedbackId.AREA),
+    }
+    try:
         async with slack_unit_of_work(context) as session:
             if not await claim_delivery(session=session, key=f"theme-view:{view['id']}", team_id=team_id):
                 await ack()
                 return
-            theme = await theme_service.create_theme(
-                session=session, team_id=team_id, data=data, created_by=user_id
-            )
-            text = f":bulb: Created theme *{escape_mrkdwn(theme.title)}*."
+            if metadata.theme_id is not None:
+                theme = await theme_service.update_theme(
+                    session=session,
+                    team_id=team_id,
+                    theme_id=metadata.theme_id,
+                    patch=ThemePatch.model_validate(fields),
+                    by=user_id,
+                )
+            else:
+                theme = await theme_service.create_theme(
+                    session=session, team_id=team_id, data=ThemeIn.model_validate(fields), created_by=user_id
+                )
+            if metadata.theme_id is not None or links_text.strip():
+                links, _removed = await link_service.set_links(
+                    session=session, team_id=team_id, theme_id=theme.id, urls=links_text, by=user_id
+                )
+            else:
+                links = []
+            shown = [(link.key, link.url) for link in links]
             if metadata.feedback_id is not None:
                 item, theme = await theme_service.link_feedback(
                     session=session,
@@ -110,9 +135,15 @@ async def submit_theme(
                     theme_id=theme.id,
                     by=user_id,
                 )
-                blocks = linked_confirmation(feedback_id=item.id, theme_title=theme.title)
+                blocks = linked_confirmation(feedback_id=item.id, theme_title=theme.title, links=shown)
             else:
-                blocks = [section(text)]
+                blocks = theme_saved(
+                    theme_id=theme.id,
+                    title=theme.title,
+                    status=theme.status,
+                    links=shown,
+                    created=metadata.theme_id is None,
+                )
     except ValidationError as exc:
         first = exc.errors()[0]
         block = _THEME_FIELD_BLOCKS.get(
@@ -128,7 +159,7 @@ async def submit_theme(
         client,
         user_id=user_id,
         channel=metadata.origin_channel,
-        text="Theme created",
+        text="Theme saved" if metadata.theme_id is not None else "Theme created",
         blocks=as_dicts(blocks),
     )
 
@@ -136,7 +167,13 @@ async def submit_theme(
 @home_section("feedback.themes", title="Themes I follow", order=45)
 async def followed_themes_section(session: AsyncSession, team_id: str, user_id: str) -> list[Block]:
     followed = await theme_service.followed_themes(session=session, team_id=team_id, user_id=user_id)
-    return home_followed_themes([(t.title, t.status, counts, t.updated_at) for t, counts in followed])
+    links = await links_of(session=session, theme_ids=[t.id for t, _ in followed])
+    return home_followed_themes(
+        [
+            (t.title, t.status, counts, t.updated_at, [(link.key, link.url) for link in links[t.id]])
+            for t, counts in followed
+        ]
+    )
 
 
 def register(app: AsyncApp) -> None:

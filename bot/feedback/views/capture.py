@@ -22,6 +22,7 @@ from bot.core.text import channel_mention, escape_mrkdwn, plural, strip_broadcas
 from bot.feedback.similarity import ThemeSuggestion
 from bot.feedback.themes import ThemeCounts
 from bot.feedback.views.common import KIND_LABELS, FeedbackId, quote
+from bot.integrations.views import tracked_in
 from bot.slack.blocks import context, plain, section, text_input
 from models.feedback import FeedbackKind, Importance
 
@@ -34,7 +35,9 @@ NEW_THEME_PREFIX = "new:"
 USAGE = (
     "*/feedback [text]* logs customer feedback: it opens a form prefilled with your text.\n"
     "To log a message someone wrote, use *Log as feedback* from the message's ⋯ menu, "
-    "or react to it with the feedback emoji."
+    "or react to it with the feedback emoji.\n"
+    "*/feedback link <theme> <url>* tracks a theme in a GitHub, Linear or Jira issue "
+    "(`/feedback link` explains)."
 )
 
 IMPORTANCE_LABELS: dict[str, str] = {
@@ -257,6 +260,7 @@ def capture_confirmation(
     theme_title: str | None,
     suggestions: Sequence[ThemeSuggestion] = (),
     text_unavailable: bool = False,
+    theme_links: Sequence[tuple[str, str]] = (),
 ) -> list[Block]:
     """What the person who logged an item sees (ephemeral, or a DM)."""
     others = [r for r in reporters if r != user_id]
@@ -276,7 +280,8 @@ def capture_confirmation(
             )
         )
     if theme_title:
-        blocks.append(context(f"Theme: *{escape_mrkdwn(theme_title)}*"))
+        tracked = f" · {tracked_in(theme_links)}" if theme_links else ""
+        blocks.append(context(f"Theme: *{escape_mrkdwn(theme_title)}*{tracked}"))
     for suggestion in suggestions if not theme_title else ():
         blocks.append(
             section(
@@ -306,9 +311,12 @@ def capture_confirmation(
     return blocks
 
 
-def linked_confirmation(*, feedback_id: int, theme_title: str) -> list[Block]:
+def linked_confirmation(
+    *, feedback_id: int, theme_title: str, links: Sequence[tuple[str, str]] = ()
+) -> list[Block]:
+    tracked = f"\n{tracked_in(links)}" if links else ""
     return [
-        section(f":link: Feedback #{feedback_id} is linked to *{escape_mrkdwn(theme_title)}*."),
+        section(f":link: Feedback #{feedback_id} is linked to *{escape_mrkdwn(theme_title)}*.{tracked}"),
         ActionsBlock(
             elements=[
                 ButtonElement(

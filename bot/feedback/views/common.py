@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.core.text import escape_mrkdwn, truncate
-from models.feedback import FeedbackKind
+from models.feedback import FeedbackKind, ThemeStatus
 
 PREVIEW_LIMIT = 600
 
@@ -40,6 +40,9 @@ class FeedbackId(StrEnum):
     THEME_DESCRIPTION_BLOCK = "theme_description"
     THEME_DESCRIPTION = "description"
     THEME_AREA_BLOCK = "theme_area"
+    THEME_LINKS_BLOCK = "theme_links"
+    THEME_LINKS = "links"
+    EDIT_THEME = "feedback_edit_theme"
 
 
 KIND_LABELS: dict[str, str] = {
@@ -48,6 +51,15 @@ KIND_LABELS: dict[str, str] = {
     FeedbackKind.PRAISE: "Praise",
     FeedbackKind.QUESTION: "Question",
     FeedbackKind.OTHER: "Other",
+}
+
+STATUS_LABELS: dict[str, str] = {
+    ThemeStatus.OPEN: "open",
+    ThemeStatus.PLANNED: "planned",
+    ThemeStatus.IN_PROGRESS: "in progress",
+    ThemeStatus.DONE: "done, ships with the next release",
+    ThemeStatus.SHIPPED: "shipped",
+    ThemeStatus.DECLINED: "declined",
 }
 
 

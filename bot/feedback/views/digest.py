@@ -12,17 +12,9 @@ from bot.analytics.slack import ChartSlot
 from bot.core.text import escape_mrkdwn, plural, plural_noun, truncate, user_mention
 from bot.feedback.digest import DigestData
 from bot.feedback.themes import ThemeCounts
-from bot.feedback.views.common import KIND_LABELS, quote
+from bot.feedback.views.common import KIND_LABELS, STATUS_LABELS, quote
+from bot.integrations.views import tracked_in
 from bot.slack.blocks import context, plain, section, slack_date
-from models.feedback import ThemeStatus
-
-STATUS_LABELS: dict[str, str] = {
-    ThemeStatus.OPEN: "open",
-    ThemeStatus.PLANNED: "planned",
-    ThemeStatus.IN_PROGRESS: "in progress",
-    ThemeStatus.SHIPPED: "shipped",
-    ThemeStatus.DECLINED: "declined",
-}
 
 
 def critical_alert(
@@ -110,7 +102,7 @@ def digest(data: DigestData) -> tuple[str, list[Block]]:
     if data.top_themes:
         lines = [
             f"{i}. *{escape_mrkdwn(t.title)}* — {plural(t.new_customers, 'new customer')}, "
-            f"{plural(t.items, 'new item')}"
+            f"{plural(t.items, 'new item')}" + (f" · {tracked_in(t.links)}" if t.links else "")
             for i, t in enumerate(data.top_themes[:5], 1)
         ]
         blocks.append(section("*Top themes by new customers*\n" + "\n".join(lines)))
@@ -144,18 +136,22 @@ def home_recent_feedback(rows: Sequence[tuple[int, str, str | None, str, str | N
     return blocks
 
 
-def home_followed_themes(rows: Sequence[tuple[str, str, ThemeCounts, datetime | None]]) -> list[Block]:
-    """App Home: themes I follow — (title, status, counts, last change)."""
+def home_followed_themes(
+    rows: Sequence[tuple[str, str, ThemeCounts, datetime | None, Sequence[tuple[str, str]]]],
+) -> list[Block]:
+    """App Home: themes I follow — (title, status, counts, last change, (key, url) of its links)."""
     blocks: list[Block] = [section("*Themes I follow*")]
     if not rows:
         return [*blocks, context("You follow no themes yet; link feedback to a theme to follow it.")]
     lines = []
-    for title, status, counts, updated in rows:
+    for title, status, counts, updated, links in rows:
         label = STATUS_LABELS.get(status, status)
         when = slack_date(updated, fallback="")
         lines.append(
             f"• *{escape_mrkdwn(title)}* — {label}, {plural(counts.items, 'item')}, "
-            f"{plural(counts.customers, 'customer')}" + (f" · {when}" if when else "")
+            f"{plural(counts.customers, 'customer')}"
+            + (f" · {when}" if when else "")
+            + (f" · {tracked_in(links)}" if links else "")
         )
     blocks.append(section("\n".join(lines)))
     return blocks
