@@ -312,6 +312,46 @@ async def test_a_scheduled_release_is_rescheduled_by_owner_approver_and_admins(
 # ---- edits once approved or posted ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("role", sorted(OWNER_APPROVER_OR_ADMIN))
+async def test_a_scheduled_release_keeps_its_approval_only_when_the_approver_or_an_admin_changes_it(
+    slack: SlackSender,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    api: httpx.AsyncClient,
+    run_jobs: Any,
+    role: str,
+) -> None:
+    release_id = await scheduled_release(api, runtime)
+    await run_jobs()
+    async with unit_of_work(runtime.session_factory) as session:
+        scheduled = await session.get(Release, release_id)
+        assert scheduled is not None and scheduled.scheduled_at is not None
+        at = scheduled.scheduled_at
+    asked = len(dms_to(emulator, APPROVER))
+    response = await slack.view_submission(
+        ReleaseId.MODAL,
+        modal_state(title="Audit log, searchable", version="", summary="", notes="", at=at, timezone="UTC"),
+        user=ROLES[role],
+        private_metadata=metadata(release_id=release_id),
+    )
+    assert response.status_code == 200 and not response.content
+    async with unit_of_work(runtime.session_factory) as session:
+        release = await session.get(Release, release_id)
+        assert release is not None and release.title == "Audit log, searchable"
+        if role == "owner":
+            # The owner's change goes back to the approver, who is asked again and sees the change.
+            assert (release.status, release.approved_by) == ("pending_approval", None)
+        else:
+            assert (release.status, release.approved_by) == ("scheduled", APPROVER)
+    await run_jobs()
+    asked_again = dms_to(emulator, APPROVER)[asked:]
+    if role == "owner":
+        (request,) = asked_again
+        assert "Audit log, searchable" in rendered(request["blocks"])
+    else:
+        assert asked_again == []
+
+
 @pytest.mark.parametrize("role", ROLES)
 async def test_a_posted_release_is_edited_by_owner_approver_and_admins(
     slack: SlackSender,

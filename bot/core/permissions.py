@@ -89,14 +89,15 @@ _AGREED = {"approved", "scheduled", "posting", "posted"}
 
 def may_edit_release(actor: Actor, release: ReleaseLike) -> Verdict:
     """A draft: its owner and admins. Once approved: also its approver; the owner's change goes
-    back to the approver before posted messages are updated."""
+    back for approval (to the approver, who sees what changed) before posted messages are updated,
+    while the approver's or an admin's own change keeps the approval."""
     if release.status == "cancelled":
         return Verdict(allowed=False, refusal=f"Release #{release.id} is cancelled; it can't be edited.")
     agreed = str(release.status) in _AGREED
     if actor.admin or (agreed and actor.is_(release.approver)):
         return ALLOWED
     if actor.is_(release.owner):
-        return Verdict(allowed=True, review=agreed and release.approver is not None)
+        return Verdict(allowed=True, review=agreed)
     people = (release.owner, release.approver) if agreed else (release.owner,)
     return _refuse(f"edit release #{release.id}", *people)
 

@@ -151,10 +151,10 @@ async def update_release(
     by: str,
     review: bool = False,
 ) -> EditResult:
-    """Apply a change. Before posting, a change withdraws approval; after, posted messages follow.
-
-    `review`: the change is by someone the approver must hear from first (the policy says so); on
-    a posted release it is held as a proposal and the messages follow only once approved.
+    """Apply a change. After posting, posted messages follow. Before posting, a change by someone
+    the approver must hear from first (`review`: the policy says so) withdraws the approval and asks
+    again; the approver's own change, or an admin's, keeps it. On a posted release a `review`
+    change is held as a proposal and the messages follow only once approved.
     """
     release = await get_release(session=session, team_id=team_id, release_id=release_id)
     fields = patch.model_fields_set
@@ -218,11 +218,12 @@ async def update_release(
             )
         return EditResult(release, content_changed=changed, approval_reset=False, updates_posts=changed)
     approved = release.status in {ReleaseStatus.APPROVED, ReleaseStatus.SCHEDULED}
-    if not needs_approval:
-        # Only the time moved: an approved release keeps its approval and is rescheduled.
-        if approved:
+    if not needs_approval or (approved and not review and release.approver == old_approver):
+        # Only the time moved, or the approver (or an admin) changed what they may approve: the
+        # approval stands and the release keeps, or moves to, its time.
+        if approved and "scheduled_at" in fields:
             await reschedule_from_fields(session=session, release=release, by=by)
-        return EditResult(release, content_changed=False, approval_reset=False, updates_posts=False)
+        return EditResult(release, content_changed=changed, approval_reset=False, updates_posts=False)
     reset = approved or release.status == ReleaseStatus.PENDING_APPROVAL
     if reset:
         await withdraw_jobs(session=session, release=release, reason="release changed before posting")
