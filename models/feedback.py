@@ -15,12 +15,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     literal_column,
 )
 from sqlalchemy.dialects import postgresql  # noqa: F401  (registers to_tsvector for the GIN index)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models import theme_rollup
 from models.base import Base, TeamScoped, Timestamped, UTCDateTime, utcnow
 
 
@@ -112,7 +114,14 @@ class Feedback(TeamScoped, Timestamped, Base):
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("team_id", "channel", "message_ts"),
-        Index("ix_feedback_team_id_created_at_id", "team_id", "created_at", "id"),
+        # Covering on PostgreSQL: the weekly statistics read the window's items from the index alone.
+        Index(
+            "ix_feedback_team_id_created_at_id",
+            "team_id",
+            "created_at",
+            "id",
+            postgresql_include=["kind", "area_id", "importance"],
+        ),
         Index("ix_feedback_team_id_area_id_created_at", "team_id", "area_id", "created_at"),
         # Full-text search on PostgreSQL; SQLite answers the same queries with LIKE.
         Index("ix_feedback_search", search_vector(literal_column("text")), postgresql_using="gin").ddl_if(
@@ -140,6 +149,47 @@ class Feedback(TeamScoped, Timestamped, Base):
     reporter: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=FeedbackStatus.NEW)
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ThemeCount(Base):
+    """A theme's linked items and distinct customers (case-insensitive), kept by triggers.
+
+    Written only by the triggers in `models.theme_rollup`, in the transaction that changes the items.
+    """
+
+    __tablename__ = "theme_counts"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    customers: Mapped[int] = mapped_column(Integer)
+
+
+class ThemeCustomer(Base):
+    """One customer of a theme: how many of their items link to it and when the first was logged.
+
+    Written only by the triggers in `models.theme_rollup`; `first_at` tells who is new in a window.
+    """
+
+    __tablename__ = "theme_customers"
+    __table_args__ = (Index("ix_theme_customers_team_id_first_at", "team_id", "first_at"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
+    # lower(customer): the statistics count "Acme" and "acme" as one customer.
+    customer_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create_theme_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
+    theme_rollup.create_triggers(connection)
+
+
+@event.listens_for(Base.metadata, "before_drop")
+def _drop_theme_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
+    theme_rollup.drop_triggers(connection)
 
 
 class FeedbackReporter(TeamScoped, Base):

@@ -32,7 +32,7 @@ from bot.analytics.schema import (
 from bot.analytics.window import Window
 from bot.launches.launches import LIVE_STATUSES
 from bot.ownership.stats import OwnershipHealth, ownership_health
-from models import Area, Feedback, FeedbackKind, Importance, Theme
+from models import Area, Feedback, FeedbackKind, Importance, Theme, ThemeCount, ThemeCustomer
 from models.launch import Launch, RunStatus, StandupPrompt, StandupResponse, StandupRun
 
 UNASSIGNED = "unassigned"
@@ -101,16 +101,28 @@ async def feedback_stats(
     window = _window(since, until, window)
     week = week_of(Feedback.created_at, dialect=_dialect(session))
     critical = func.sum(case((Feedback.importance == Importance.CRITICAL, 1), else_=0))
-    rows = await session.execute(
-        select(week, Feedback.kind, Area.slug, func.count(), critical)
-        .select_from(Feedback)
-        .outerjoin(Area, Area.id == Feedback.area_id)
+    # Grouped by area id before the areas are joined: the window's items are then read from the
+    # covering index alone, and the join meets one row per group instead of one per item.
+    grouped = (
+        select(
+            week.label("week"),
+            Feedback.kind,
+            Feedback.area_id,
+            func.count().label("items"),
+            critical.label("critical"),
+        )
         .where(
             Feedback.team_id == team_id,
             Feedback.created_at >= window.start,
             Feedback.created_at < window.end,
         )
-        .group_by(week, Feedback.kind, Area.slug)
+        .group_by(week, Feedback.kind, Feedback.area_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(grouped.c.week, grouped.c.kind, Area.slug, grouped.c["items"], grouped.c.critical)
+        .select_from(grouped)
+        .outerjoin(Area, Area.id == grouped.c.area_id)
     )
     kinds: dict[date, dict[str, int]] = {w: dict.fromkeys(KINDS, 0) for w in window.weeks()}
     areas: dict[date, dict[str, int]] = {w: defaultdict(int) for w in window.weeks()}
@@ -143,35 +155,10 @@ async def theme_stats(
     stay as they were.
     """
     window = _window(since, until, window)
-    customer = func.lower(Feedback.customer)
-    linked = [Feedback.team_id == team_id, Feedback.theme_id.is_not(None)]
-    if window.closes is not None:
-        linked.append(Feedback.created_at < window.closes)
-    # One pass over the linked items: a row per (theme, customer), items without a customer
-    # grouped under NULL, each with its item count and the customer's first item on the theme.
-    per_customer = (
-        select(
-            Feedback.theme_id,
-            customer.label("customer"),
-            func.count().label("items"),
-            func.min(Feedback.created_at).label("first_at"),
-        )
-        .where(*linked)
-        .group_by(Feedback.theme_id, customer)
-        .subquery()
-    )
-    first_at = per_customer.c.first_at
-    is_new = and_(per_customer.c.customer.is_not(None), first_at >= window.start, first_at < window.end)
-    totals = await session.execute(
-        select(
-            per_customer.c.theme_id,
-            func.sum(per_customer.c["items"]),
-            func.count(per_customer.c.customer),
-            func.sum(case((is_new, 1), else_=0)),
-        ).group_by(per_customer.c.theme_id)
-    )
-    # PostgreSQL sums integers as numeric; the figures are whole numbers either way.
-    counts = {theme_id: (int(n), int(c), int(new)) for theme_id, n, c, new in totals}
+    if window.closes is None:
+        counts = await _theme_counts(session=session, team_id=team_id, window=window)
+    else:
+        counts = await _theme_counts_until(session=session, team_id=team_id, window=window)
     # The themes are read apart from the counts: joined in one statement, a misestimated theme
     # count can make the planner rerun the aggregation once per theme.
     themes = await session.execute(
@@ -187,6 +174,67 @@ async def theme_stats(
     ]
     shown.sort(key=lambda t: (-t.customers, -t.items, t.id))
     return shown[:limit]
+
+
+async def _theme_counts(
+    *, session: AsyncSession, team_id: str, window: Window
+) -> dict[int, tuple[int, int, int]]:
+    """(items, customers, new customers) by theme, from the rollup the triggers keep."""
+    totals = await session.execute(
+        select(ThemeCount.theme_id, ThemeCount.items, ThemeCount.customers).where(
+            ThemeCount.team_id == team_id, ThemeCount.items > 0
+        )
+    )
+    first_asked = await session.execute(
+        select(ThemeCustomer.theme_id, func.count())
+        .where(
+            ThemeCustomer.team_id == team_id,
+            ThemeCustomer.first_at >= window.start,
+            ThemeCustomer.first_at < window.end,
+        )
+        .group_by(ThemeCustomer.theme_id)
+    )
+    new = {theme_id: int(count) for theme_id, count in first_asked}
+    return {theme_id: (items, customers, new.get(theme_id, 0)) for theme_id, items, customers in totals}
+
+
+async def _theme_counts_until(
+    *, session: AsyncSession, team_id: str, window: Window
+) -> dict[int, tuple[int, int, int]]:
+    """(items, customers, new customers) by theme, counting only the items logged before the window closed.
+
+    Read from the items themselves, as the rollup holds only the present figures.
+    """
+    customer = func.lower(Feedback.customer)
+    # One pass over the linked items: a row per (theme, customer), items without a customer
+    # grouped under NULL, each with its item count and the customer's first item on the theme.
+    per_customer = (
+        select(
+            Feedback.theme_id,
+            customer.label("customer"),
+            func.count().label("items"),
+            func.min(Feedback.created_at).label("first_at"),
+        )
+        .where(
+            Feedback.team_id == team_id,
+            Feedback.theme_id.is_not(None),
+            Feedback.created_at < window.end,
+        )
+        .group_by(Feedback.theme_id, customer)
+        .subquery()
+    )
+    first_at = per_customer.c.first_at
+    is_new = and_(per_customer.c.customer.is_not(None), first_at >= window.start, first_at < window.end)
+    totals = await session.execute(
+        select(
+            per_customer.c.theme_id,
+            func.sum(per_customer.c["items"]),
+            func.count(per_customer.c.customer),
+            func.sum(case((is_new, 1), else_=0)),
+        ).group_by(per_customer.c.theme_id)
+    )
+    # PostgreSQL sums integers as numeric; the figures are whole numbers either way.
+    return {theme_id: (int(n), int(c), int(new)) for theme_id, n, c, new in totals}
 
 
 async def _launches_shown(*, session: AsyncSession, team_id: str, window: Window) -> list[Launch]:
