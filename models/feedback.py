@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql  # noqa: F401  (registers to_tsvector for the GIN index)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import theme_rollup
+from models import rollups
 from models.base import Base, TeamScoped, Timestamped, UTCDateTime, utcnow
 
 
@@ -154,7 +155,7 @@ class Feedback(TeamScoped, Timestamped, Base):
 class ThemeCount(Base):
     """A theme's linked items and distinct customers (case-insensitive), kept by triggers.
 
-    Written only by the triggers in `models.theme_rollup`, in the transaction that changes the items.
+    Written only by the triggers in `models.rollups`, in the transaction that changes the items.
     """
 
     __tablename__ = "theme_counts"
@@ -168,11 +169,13 @@ class ThemeCount(Base):
 class ThemeCustomer(Base):
     """One customer of a theme: how many of their items link to it and when the first was logged.
 
-    Written only by the triggers in `models.theme_rollup`; `first_at` tells who is new in a window.
+    Written only by the triggers in `models.rollups`; `first_at` tells who is new in a window.
     """
 
     __tablename__ = "theme_customers"
-    __table_args__ = (Index("ix_theme_customers_team_id_first_at", "team_id", "first_at"),)
+    __table_args__ = (
+        Index("ix_theme_customers_team_id_theme_id_first_at", "team_id", "theme_id", "first_at"),
+    )
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
@@ -182,14 +185,30 @@ class ThemeCustomer(Base):
     first_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class FeedbackWeek(Base):
+    """Items per UTC week (its Monday), kind and area, and how many are critical, kept by triggers.
+
+    Written only by the triggers in `models.rollups`; `area_key` is the area id, 0 for none.
+    """
+
+    __tablename__ = "feedback_weeks"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    area_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    critical: Mapped[int] = mapped_column(Integer)
+
+
 @event.listens_for(Base.metadata, "after_create")
-def _create_theme_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
-    theme_rollup.create_triggers(connection)
+def _create_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
+    rollups.create_triggers(connection)
 
 
 @event.listens_for(Base.metadata, "before_drop")
-def _drop_theme_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
-    theme_rollup.drop_triggers(connection)
+def _drop_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
+    rollups.drop_triggers(connection)
 
 
 class FeedbackReporter(TeamScoped, Base):

@@ -1,6 +1,6 @@
-"""theme figures kept by triggers; the window's items read from a covering index
+"""statistics rollups kept by triggers: theme figures, items per week; a covering index
 
-Revision ID: 0009_theme_rollup
+Revision ID: 0009_stats_rollups
 Revises: 0008_personal_standups
 Create Date: 2027-01-25 10:00:00.000000
 """
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 
 import models.base
-from models import theme_rollup
+from models import rollups
 
-revision: str = "0009_theme_rollup"
+revision: str = "0009_stats_rollups"
 down_revision: str | Sequence[str] | None = "0008_personal_standups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -54,21 +54,35 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("team_id", "theme_id", "customer_key", name=op.f("pk_theme_customers")),
     )
+    op.create_table(
+        "feedback_weeks",
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("area_key", sa.Integer(), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("critical", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", "week", "kind", "area_key", name=op.f("pk_feedback_weeks")),
+    )
     with op.batch_alter_table("theme_customers", schema=None) as batch_op:
-        batch_op.create_index("ix_theme_customers_team_id_first_at", ["team_id", "first_at"], unique=False)
+        batch_op.create_index(
+            "ix_theme_customers_team_id_theme_id_first_at", ["team_id", "theme_id", "first_at"], unique=False
+        )
 
     # The covering index is rebuilt before the triggers exist: on SQLite a batch rebuild of
     # `feedback` would drop them.
     _covering_index(["kind", "area_id", "importance"])
-    for statement in theme_rollup.BACKFILL:
+    bind = op.get_bind()
+    for statement in rollups.backfill(bind.dialect.name):
         op.execute(statement)
-    theme_rollup.create_triggers(op.get_bind())
+    rollups.create_triggers(bind)
 
 
 def downgrade() -> None:
-    theme_rollup.drop_triggers(op.get_bind())
+    rollups.drop_triggers(op.get_bind())
     _covering_index([])
+    op.drop_table("feedback_weeks")
     with op.batch_alter_table("theme_customers", schema=None) as batch_op:
-        batch_op.drop_index("ix_theme_customers_team_id_first_at")
+        batch_op.drop_index("ix_theme_customers_team_id_theme_id_first_at")
     op.drop_table("theme_customers")
     op.drop_table("theme_counts")

@@ -1,4 +1,4 @@
-"""The theme figures the triggers keep agree with the linked items after every kind of change."""
+"""The rollups the triggers keep agree with the feedback items after every kind of change."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from bot.analytics import queries
-from bot.analytics.window import Window
+from bot.analytics.window import Window, monday_of
 from bot.core.db import SessionFactory, create_engine, create_session_factory
 from bot.core.uow import unit_of_work
-from models import Feedback, Theme, ThemeCount, ThemeCustomer
+from models import Area, Feedback, Theme, ThemeCount, ThemeCustomer
 
 TEAM = "T0SWITCH"
 OTHER = "T0OTHER"
@@ -154,8 +154,92 @@ async def test_theme_figures_from_the_rollup_equal_those_counted_from_the_items(
     window = Window(since=(START + timedelta(days=14)).date(), until=(START + timedelta(days=30)).date())
     ever_after = Window.between(window.start, datetime(2100, 1, 1, tzinfo=UTC))
     async with unit_of_work(factory) as session:
-        kept = await queries._theme_counts(session=session, team_id=TEAM, window=window)
-        counted = await queries._theme_counts_until(session=session, team_id=TEAM, window=ever_after)
+        kept = await queries.theme_stats(session=session, team_id=TEAM, now=START, window=window)
+        counted = await queries.theme_stats(session=session, team_id=TEAM, now=START, window=ever_after)
+
+    def figures(top: list[Any]) -> list[tuple[str, int, int, int]]:
+        return [(t.title, t.items, t.customers, t.new_customers) for t in top]
+
     # (items, customers, new in the window): Initech first asked after the window ends.
-    assert kept == {export: (4, 2, 1), sso: (2, 2, 1)}
-    assert counted == {export: (4, 2, 1), sso: (2, 2, 2)}
+    assert figures(kept) == [("Bulk export", 4, 2, 1), ("SSO", 2, 2, 1)]
+    assert figures(counted) == [("Bulk export", 4, 2, 1), ("SSO", 2, 2, 2)]
+
+
+async def weeks_from_items(factory: SessionFactory, window: Window) -> list[tuple[Any, ...]]:
+    """(week, total, by kind, by area, critical) recounted from the items, as `feedback_stats` gives it."""
+    async with unit_of_work(factory) as session:
+        slugs = dict((await session.execute(select(Area.id, Area.slug))).tuples().all())
+        rows = list(
+            await session.execute(
+                select(Feedback.created_at, Feedback.kind, Feedback.area_id, Feedback.importance).where(
+                    Feedback.team_id == TEAM,
+                    Feedback.created_at >= window.start,
+                    Feedback.created_at < window.end,
+                )
+            )
+        )
+    weeks: dict[Any, list[Any]] = {w: [defaultdict(int), defaultdict(int)] for w in window.weeks()}
+    critical = 0
+    for created, kind, area_id, importance in rows:
+        by_kind, by_area = weeks[monday_of(created.date())]
+        by_kind[kind] += 1
+        by_area[slugs.get(area_id, "unassigned")] += 1
+        critical += importance == "critical"
+    return [
+        (w, sum(k.values()), {n: c for n, c in k.items() if c}, dict(a), critical)
+        for w, (k, a) in weeks.items()
+    ]
+
+
+async def weeks_from_stats(factory: SessionFactory, window: Window) -> list[tuple[Any, ...]]:
+    async with unit_of_work(factory) as session:
+        stats = await queries.feedback_stats(session=session, team_id=TEAM, now=START, window=window)
+    return [
+        (w.week, w.total, {n: c for n, c in w.by_kind.items() if c}, w.by_area, stats.critical)
+        for w in stats.by_week
+    ]
+
+
+async def test_weekly_rollup_follows_capture_edits_moves_and_deletes(factory: SessionFactory) -> None:
+    async with unit_of_work(factory) as session:
+        checkout, billing = (
+            Area(team_id=TEAM, slug="checkout", name="Checkout", owner="U0A"),
+            Area(team_id=TEAM, slug="billing", name="Billing", owner="U0B"),
+        )
+        session.add_all([checkout, billing])
+    # 1 Oct 2025 is a Wednesday: the first and last weeks are partial, the middle ones whole.
+    windows = [
+        Window(since=START.date(), until=(START + timedelta(days=30)).date()),
+        Window(since=monday_of(START.date()), until=(START + timedelta(days=32)).date()),
+    ]
+    bug = item(1, kind="bug", area_id=checkout.id, importance="critical")
+    moved = item(9, kind="request", area_id=billing.id)
+    async with unit_of_work(factory) as session:
+        session.add_all(
+            [
+                bug,
+                moved,
+                item(2, kind="bug", area_id=checkout.id),
+                item(10, kind="praise"),
+                item(16, kind="request", area_id=billing.id, importance="critical"),
+                item(25, kind="question", area_id=checkout.id),
+                item(12, team=OTHER, kind="bug"),
+            ]
+        )
+
+    async def assert_weeks_match_items() -> None:
+        for window in windows:
+            assert await weeks_from_stats(factory, window) == await weeks_from_items(factory, window)
+
+    await assert_weeks_match_items()
+    async with unit_of_work(factory) as session:
+        row = await session.get(Feedback, moved.id)
+        assert row is not None
+        row.kind, row.area_id, row.importance = "bug", checkout.id, "critical"
+        row.created_at = START + timedelta(days=17)
+    await assert_weeks_match_items()
+    # A deleted area's items become unassigned through the foreign key, not through the code.
+    async with unit_of_work(factory) as session:
+        await session.execute(delete(Area).where(Area.id == checkout.id))
+        await session.execute(delete(Feedback).where(Feedback.id == bug.id))
+    await assert_weeks_match_items()
