@@ -459,7 +459,7 @@ async def run(admin_url: str, rows: int, queries: int) -> int:
         await migrate.upgrade_async(url)
         print(f"Loading {rows:,} feedback items into {name} …")
         slugs, seconds = await load(_admin_dsn(url), rows)
-        print(f"Loaded in {seconds:.1f} s (COPY, then index builds and ANALYZE)\n")
+        print(f"Loaded in {seconds:.1f} s (COPY, then index builds, rollups and VACUUM ANALYZE)\n")
         factory = create_session_factory(engine)
         rng = random.Random(11)
         since = datetime.now(UTC) - timedelta(days=90)
