@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     Select,
     String,
     and_,
@@ -140,17 +141,28 @@ async def feedback_stats(
 
 def _weeks_kept(*, team_id: str, weeks: dict[int, date]) -> Select[Any]:
     """(week number, kind, area key, items, critical) of whole weeks, from the rollup the triggers keep."""
-    number = case(*((FeedbackWeek.week == monday, literal_column(str(n))) for n, monday in weeks.items()))
-    return select(
-        number.label("week"),
-        FeedbackWeek.kind,
-        FeedbackWeek.area_key,
-        FeedbackWeek.items,
-        FeedbackWeek.critical,
-    ).where(
-        FeedbackWeek.team_id == team_id,
-        FeedbackWeek.week.between(min(weeks.values()), max(weeks.values())),
-        FeedbackWeek.items > 0,
+    # Numbered by a join on the Monday: a CASE over every week would be evaluated on every row.
+    numbers = union_all(
+        *(
+            select(literal_column(str(n)).label("week"), literal(monday, Date()).label("monday"))
+            for n, monday in weeks.items()
+        )
+    ).cte("whole_weeks")
+    return (
+        select(
+            numbers.c.week,
+            FeedbackWeek.kind,
+            FeedbackWeek.area_key,
+            FeedbackWeek.items,
+            FeedbackWeek.critical,
+        )
+        .select_from(FeedbackWeek)
+        .join(numbers, numbers.c.monday == FeedbackWeek.week)
+        .where(
+            FeedbackWeek.team_id == team_id,
+            FeedbackWeek.week.between(min(weeks.values()), max(weeks.values())),
+            FeedbackWeek.items > 0,
+        )
     )
 
 
