@@ -72,10 +72,12 @@ def upgrade() -> None:
     # The covering index is rebuilt before the triggers exist: on SQLite a batch rebuild of
     # `feedback` would drop them.
     _covering_index(["kind", "area_id", "importance"])
+    # Triggers first: on PostgreSQL CREATE TRIGGER locks out writes to `feedback` until this
+    # migration commits, so no item is written between the backfill and the triggers.
     bind = op.get_bind()
+    rollups.create_triggers(bind)
     for statement in rollups.backfill(bind.dialect.name):
         op.execute(statement)
-    rollups.create_triggers(bind)
 
 
 def downgrade() -> None:
