@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     literal_column,
 )
 from sqlalchemy.dialects import postgresql  # noqa: F401  (registers to_tsvector for the GIN index)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models import rollups
 from models.base import Base, TeamScoped, Timestamped, UTCDateTime, utcnow
 
 
@@ -114,7 +117,14 @@ class Feedback(TeamScoped, Timestamped, Base):
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("team_id", "channel", "message_ts"),
-        Index("ix_feedback_team_id_created_at_id", "team_id", "created_at", "id"),
+        # Covering on PostgreSQL: the weekly statistics read the window's items from the index alone.
+        Index(
+            "ix_feedback_team_id_created_at_id",
+            "team_id",
+            "created_at",
+            "id",
+            postgresql_include=["kind", "area_id", "importance"],
+        ),
         Index("ix_feedback_team_id_area_id_created_at", "team_id", "area_id", "created_at"),
         # Full-text search on PostgreSQL; SQLite answers the same queries with LIKE.
         Index("ix_feedback_search", search_vector(literal_column("text")), postgresql_using="gin").ddl_if(
@@ -142,6 +152,65 @@ class Feedback(TeamScoped, Timestamped, Base):
     reporter: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=FeedbackStatus.NEW)
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ThemeCount(Base):
+    """A theme's linked items and distinct customers (case-insensitive), kept by triggers.
+
+    Written only by the triggers in `models.rollups`, in the transaction that changes the items.
+    """
+
+    __tablename__ = "theme_counts"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    customers: Mapped[int] = mapped_column(Integer)
+
+
+class ThemeCustomer(Base):
+    """One customer of a theme: how many of their items link to it and when the first was logged.
+
+    Written only by the triggers in `models.rollups`; `first_at` tells who is new in a window.
+    """
+
+    __tablename__ = "theme_customers"
+    __table_args__ = (
+        Index("ix_theme_customers_team_id_theme_id_first_at", "team_id", "theme_id", "first_at"),
+    )
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
+    # lower(customer): the statistics count "Acme" and "acme" as one customer.
+    customer_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FeedbackWeek(Base):
+    """Items per UTC week (its Monday), kind and area, and how many are critical, kept by triggers.
+
+    Written only by the triggers in `models.rollups`; `area_key` is the area id, 0 for none.
+    """
+
+    __tablename__ = "feedback_weeks"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    area_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    critical: Mapped[int] = mapped_column(Integer)
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
+    rollups.create_triggers(connection)
+
+
+@event.listens_for(Base.metadata, "before_drop")
+def _drop_rollup_triggers(_target: object, connection: Any, **_kw: Any) -> None:
+    rollups.drop_triggers(connection)
 
 
 class FeedbackReporter(TeamScoped, Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 
 import models
+from bot.analytics.window import Window
 from bot.core import migrate
-from bot.core.db import create_engine
+from bot.core.db import create_engine, create_session_factory
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database
+from tests.test_stats_rollups import START, assert_rollup_matches_items, weeks_from_items, weeks_from_stats
 
 
 @pytest.fixture(params=BACKENDS)
@@ -67,3 +70,43 @@ async def test_upgrade_downgrade_upgrade_and_models_match(empty_database: str) -
     await asyncio.to_thread(migrate.upgrade, url)
     assert await _differences(url) == []
     assert await _tables(url) == {t.name for t in models.Base.metadata.sorted_tables}
+
+
+async def test_the_stats_rollups_start_from_the_items_already_there(empty_database: str) -> None:
+    url = empty_database
+    await asyncio.to_thread(migrate.upgrade, url, "0008_personal_standups")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO themes (id, team_id, title, description, status, created_at, updated_at) "
+                    "VALUES (1, 'T0SWITCH', 'Bulk export', '', 'open', :at, :at)"
+                ),
+                {"at": START},
+            )
+            for n, (customer, theme, kind) in enumerate(
+                [("Acme", 1, "bug"), ("acme", 1, "request"), (None, 1, "bug"), ("Globex", None, "praise")]
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO feedback (team_id, text, kind, importance, customer, tags, theme_id, "
+                        "source, status, created_at, updated_at) VALUES ('T0SWITCH', 'feedback', :kind, "
+                        "'critical', :customer, '[]', :theme, 'api', 'new', :at, :at)"
+                    ),
+                    {"kind": kind, "customer": customer, "theme": theme, "at": START + timedelta(days=5 * n)},
+                )
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrate.upgrade, url)
+
+    engine = create_engine(url)
+    try:
+        factory = create_session_factory(engine)
+        await assert_rollup_matches_items(factory)
+        window = Window(since=START.date(), until=(START + timedelta(days=30)).date())
+        weeks = await weeks_from_stats(factory, window)
+        assert weeks == await weeks_from_items(factory, window)
+        assert sum(total for _, total, *_ in weeks) == 4
+    finally:
+        await engine.dispose()

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    Date,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import ColumnElement
 
 from bot.analytics.schema import (
     CoverageOut,
@@ -32,36 +45,22 @@ from bot.analytics.schema import (
 from bot.analytics.window import Window
 from bot.launches.launches import LIVE_STATUSES
 from bot.ownership.stats import OwnershipHealth, ownership_health
-from models import Area, Feedback, FeedbackKind, Importance, Theme
+from models import (
+    Area,
+    Feedback,
+    FeedbackKind,
+    FeedbackWeek,
+    Importance,
+    Theme,
+    ThemeCount,
+    ThemeCustomer,
+)
+from models.base import UTCDateTime
 from models.launch import Launch, RunStatus, StandupPrompt, StandupResponse, StandupRun
 
 UNASSIGNED = "unassigned"
 TOP_THEMES = 10
 KINDS = tuple(str(kind) for kind in FeedbackKind)
-
-
-def week_of(column: Any, *, dialect: str) -> ColumnElement[Any]:
-    """The Monday of the UTC week a stored timestamp falls in (a date, or ISO text on SQLite).
-
-    Constants are literal SQL, not bound parameters: PostgreSQL only accepts a grouped expression
-    in the select list when both spell it identically, and two bound parameters never do.
-    """
-    if dialect == "postgresql":
-        # timestamptz → UTC wall time first: date_trunc would otherwise use the connection's TimeZone.
-        utc = func.timezone(literal_column("'UTC'"), column)
-        return cast(func.date_trunc(literal_column("'week'"), utc), Date)
-    # SQLite keeps UTC timestamps as text; 'weekday 0' moves to the coming Sunday (or stays on
-    # one), and six days before that Sunday is the week's Monday.
-    return func.date(column, literal_column("'weekday 0'"), literal_column("'-6 days'"))
-
-
-def as_date(value: date | str) -> date:
-    """A date from a driver's answer: a date (asyncpg) or ISO text (SQLite)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(value[:10])
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -77,8 +76,8 @@ def _window(since: date | None, until: date | None, window: Window | None) -> Wi
     return Window(since=since, until=until)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _ranked(counts: dict[str, int]) -> dict[str, int]:
@@ -99,32 +98,110 @@ async def feedback_stats(
     The window is `since`–`until`, or `window` for exact bounds.
     """
     window = _window(since, until, window)
-    week = week_of(Feedback.created_at, dialect=_dialect(session))
-    critical = func.sum(case((Feedback.importance == Importance.CRITICAL, 1), else_=0))
-    rows = await session.execute(
-        select(week, Feedback.kind, Area.slug, func.count(), critical)
-        .select_from(Feedback)
-        .outerjoin(Area, Area.id == Feedback.area_id)
-        .where(
-            Feedback.team_id == team_id,
-            Feedback.created_at >= window.start,
-            Feedback.created_at < window.end,
-        )
-        .group_by(week, Feedback.kind, Area.slug)
+    mondays = list(window.weeks())
+    ranges = [
+        (n, max(window.start, _midnight(monday)), min(window.end, _midnight(monday + timedelta(weeks=1))))
+        for n, monday in enumerate(mondays)
+    ]
+    whole = {n: mondays[n] for n, opens, closes in ranges if closes - opens == timedelta(weeks=1)}
+    parts = [_weeks_kept(team_id=team_id, weeks=whole)] if whole else []
+    if partial := [(n, opens, closes) for n, opens, closes in ranges if n not in whole]:
+        parts.append(_weeks_counted(team_id=team_id, ranges=partial))
+    # One row per week, kind and area id; then summed by kind and by area, so that a row comes
+    # back per week and kind or area, not per combination, and areas join one row per group.
+    grouped = union_all(*parts).cte("window_groups")
+    no_text = cast(null(), String)
+    by_kind = select(
+        grouped.c.week, grouped.c.kind, no_text, func.sum(grouped.c["items"]), func.sum(grouped.c.critical)
+    ).group_by(grouped.c.week, grouped.c.kind)
+    by_area = (
+        select(grouped.c.week, no_text, Area.slug, func.sum(grouped.c["items"]), literal_column("0"))
+        .select_from(grouped)
+        .outerjoin(Area, Area.id == grouped.c.area_key)
+        .group_by(grouped.c.week, grouped.c.area_key, Area.slug)
     )
-    kinds: dict[date, dict[str, int]] = {w: dict.fromkeys(KINDS, 0) for w in window.weeks()}
-    areas: dict[date, dict[str, int]] = {w: defaultdict(int) for w in window.weeks()}
+    rows = await session.execute(union_all(by_kind, by_area))
+    kinds: dict[date, dict[str, int]] = {w: dict.fromkeys(KINDS, 0) for w in mondays}
+    areas: dict[date, dict[str, int]] = {w: defaultdict(int) for w in mondays}
     critical_total = 0
-    for raw_week, kind, slug, count, critical_count in rows:
-        monday = as_date(raw_week)
-        kinds[monday][kind] = kinds[monday].get(kind, 0) + count
-        areas[monday][slug or UNASSIGNED] += count
-        critical_total += int(critical_count or 0)
+    # PostgreSQL sums integers as numeric; the figures are whole numbers either way.
+    for week, kind, slug, count, critical_count in rows:
+        monday = mondays[week]
+        if kind is None:
+            areas[monday][slug or UNASSIGNED] += int(count)
+        else:
+            kinds[monday][kind] = kinds[monday].get(kind, 0) + int(count)
+            critical_total += int(critical_count or 0)
     by_week = [
         WeekOut(week=w, total=sum(kinds[w].values()), by_kind=kinds[w], by_area=_ranked(areas[w]))
         for w in kinds
     ]
     return FeedbackStatsOut(by_week=by_week, total=sum(w.total for w in by_week), critical=critical_total)
+
+
+def _weeks_kept(*, team_id: str, weeks: dict[int, date]) -> Select[Any]:
+    """(week number, kind, area key, items, critical) of whole weeks, from the rollup the triggers keep."""
+    # Numbered by a join on the Monday: a CASE over every week would be evaluated on every row.
+    numbers = union_all(
+        *(
+            select(literal_column(str(n)).label("week"), literal(monday, Date()).label("monday"))
+            for n, monday in weeks.items()
+        )
+    ).cte("whole_weeks")
+    return (
+        select(
+            numbers.c.week,
+            FeedbackWeek.kind,
+            FeedbackWeek.area_key,
+            FeedbackWeek.items,
+            FeedbackWeek.critical,
+        )
+        .select_from(FeedbackWeek)
+        .join(numbers, numbers.c.monday == FeedbackWeek.week)
+        .where(
+            FeedbackWeek.team_id == team_id,
+            FeedbackWeek.week.between(min(weeks.values()), max(weeks.values())),
+            FeedbackWeek.items > 0,
+        )
+    )
+
+
+def _weeks_counted(*, team_id: str, ranges: list[tuple[int, datetime, datetime]]) -> Select[Any]:
+    """The same rows for parts of weeks (a window's first and last), counted from the items.
+
+    Each range is found on the (team, created_at) index, so the week is a constant per range,
+    where computing it from every item's timestamp cost more than reading the items.
+    """
+    bounds = union_all(
+        *(
+            select(
+                literal_column(str(n)).label("week"),
+                literal(opens, UTCDateTime()).label("opens"),
+                literal(closes, UTCDateTime()).label("closes"),
+            )
+            for n, opens, closes in ranges
+        )
+    ).cte("week_parts")
+    area_key = func.coalesce(Feedback.area_id, literal_column("0"))
+    return (
+        select(
+            bounds.c.week,
+            Feedback.kind,
+            area_key.label("area_key"),
+            func.count().label("items"),
+            func.sum(case((Feedback.importance == Importance.CRITICAL, 1), else_=0)).label("critical"),
+        )
+        .select_from(bounds)
+        .join(
+            Feedback,
+            and_(
+                Feedback.team_id == team_id,
+                Feedback.created_at >= bounds.c.opens,
+                Feedback.created_at < bounds.c.closes,
+            ),
+        )
+        .group_by(bounds.c.week, Feedback.kind, area_key)
+    )
 
 
 async def theme_stats(
@@ -143,35 +220,9 @@ async def theme_stats(
     stay as they were.
     """
     window = _window(since, until, window)
-    customer = func.lower(Feedback.customer)
-    linked = [Feedback.team_id == team_id, Feedback.theme_id.is_not(None)]
-    if window.closes is not None:
-        linked.append(Feedback.created_at < window.closes)
-    # One pass over the linked items: a row per (theme, customer), items without a customer
-    # grouped under NULL, each with its item count and the customer's first item on the theme.
-    per_customer = (
-        select(
-            Feedback.theme_id,
-            customer.label("customer"),
-            func.count().label("items"),
-            func.min(Feedback.created_at).label("first_at"),
-        )
-        .where(*linked)
-        .group_by(Feedback.theme_id, customer)
-        .subquery()
-    )
-    first_at = per_customer.c.first_at
-    is_new = and_(per_customer.c.customer.is_not(None), first_at >= window.start, first_at < window.end)
-    totals = await session.execute(
-        select(
-            per_customer.c.theme_id,
-            func.sum(per_customer.c["items"]),
-            func.count(per_customer.c.customer),
-            func.sum(case((is_new, 1), else_=0)),
-        ).group_by(per_customer.c.theme_id)
-    )
-    # PostgreSQL sums integers as numeric; the figures are whole numbers either way.
-    counts = {theme_id: (int(n), int(c), int(new)) for theme_id, n, c, new in totals}
+    if window.closes is None:
+        return await _top_themes_kept(session=session, team_id=team_id, window=window, limit=limit)
+    counts = await _theme_counts_until(session=session, team_id=team_id, window=window)
     # The themes are read apart from the counts: joined in one statement, a misestimated theme
     # count can make the planner rerun the aggregation once per theme.
     themes = await session.execute(
@@ -187,6 +238,80 @@ async def theme_stats(
     ]
     shown.sort(key=lambda t: (-t.customers, -t.items, t.id))
     return shown[:limit]
+
+
+async def _top_themes_kept(
+    *, session: AsyncSession, team_id: str, window: Window, limit: int
+) -> list[ThemeStatOut]:
+    """The top themes from the rollup the triggers keep: all-time figures, new customers in the window."""
+    top = list(
+        await session.execute(
+            select(Theme.id, Theme.title, Theme.status, ThemeCount.items, ThemeCount.customers)
+            .join(ThemeCount, ThemeCount.theme_id == Theme.id)
+            .where(
+                Theme.team_id == team_id,
+                Theme.merged_into_id.is_(None),
+                ThemeCount.team_id == team_id,
+                ThemeCount.items > 0,
+            )
+            .order_by(ThemeCount.customers.desc(), ThemeCount.items.desc(), Theme.id)
+            .limit(limit)
+        )
+    )
+    first_asked = await session.execute(
+        select(ThemeCustomer.theme_id, func.count())
+        .where(
+            ThemeCustomer.team_id == team_id,
+            ThemeCustomer.theme_id.in_([row.id for row in top]),
+            ThemeCustomer.first_at >= window.start,
+            ThemeCustomer.first_at < window.end,
+        )
+        .group_by(ThemeCustomer.theme_id)
+    )
+    new = {theme_id: int(count) for theme_id, count in first_asked}
+    return [
+        ThemeStatOut(id=id_, title=title, status=status, items=n, customers=c, new_customers=new.get(id_, 0))
+        for id_, title, status, n, c in top
+    ]
+
+
+async def _theme_counts_until(
+    *, session: AsyncSession, team_id: str, window: Window
+) -> dict[int, tuple[int, int, int]]:
+    """(items, customers, new customers) by theme, counting only the items logged before the window closed.
+
+    Read from the items themselves, as the rollup holds only the present figures.
+    """
+    customer = func.lower(Feedback.customer)
+    # One pass over the linked items: a row per (theme, customer), items without a customer
+    # grouped under NULL, each with its item count and the customer's first item on the theme.
+    per_customer = (
+        select(
+            Feedback.theme_id,
+            customer.label("customer"),
+            func.count().label("items"),
+            func.min(Feedback.created_at).label("first_at"),
+        )
+        .where(
+            Feedback.team_id == team_id,
+            Feedback.theme_id.is_not(None),
+            Feedback.created_at < window.end,
+        )
+        .group_by(Feedback.theme_id, customer)
+        .subquery()
+    )
+    first_at = per_customer.c.first_at
+    is_new = and_(per_customer.c.customer.is_not(None), first_at >= window.start, first_at < window.end)
+    totals = await session.execute(
+        select(
+            per_customer.c.theme_id,
+            func.sum(per_customer.c["items"]),
+            func.count(per_customer.c.customer),
+            func.sum(case((is_new, 1), else_=0)),
+        ).group_by(per_customer.c.theme_id)
+    )
+    # PostgreSQL sums integers as numeric; the figures are whole numbers either way.
+    return {theme_id: (int(n), int(c), int(new)) for theme_id, n, c, new in totals}
 
 
 async def _launches_shown(*, session: AsyncSession, team_id: str, window: Window) -> list[Launch]:
