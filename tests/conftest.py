@@ -36,6 +36,7 @@ from bot.emulator.state import BOT_TOKEN, BOT_USER_ID, Call, EmulatorState
 from bot.scheduler.runner import JobRunner
 from bot.web import create_app
 from tests.helpers import broadcasts_in
+from tests.tcp_proxy import FaultyProxy
 
 POSTGRES_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
 CLOCK_ENV = "SWITCHBOARD_TEST_CLOCK"
@@ -184,6 +185,17 @@ async def database_url(
         await connection.run_sync(models.Base.metadata.create_all)
     await engine.dispose()
     yield url
+
+
+@pytest.fixture
+async def proxy(postgres_database: str) -> AsyncIterator[FaultyProxy]:
+    """A fault-injecting TCP proxy in front of the scratch PostgreSQL; a test module points its
+    `database_url` through it."""
+    target = make_url(postgres_database)
+    proxy = FaultyProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    yield proxy
+    await proxy.close()
 
 
 @pytest.fixture

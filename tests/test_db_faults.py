@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -31,15 +31,6 @@ pytestmark = pytest.mark.skipif(
 READYZ_BOUND = 2.0
 API_BOUND = 5.0
 RELEASE = {"title": "Audit log", "channels": ["C0GENERAL"], "owner": "U0BOB"}
-
-
-@pytest.fixture
-async def proxy(postgres_database: str) -> AsyncIterator[FaultyProxy]:
-    target = make_url(postgres_database)
-    proxy = FaultyProxy(target.host or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    yield proxy
-    await proxy.close()
 
 
 @pytest.fixture

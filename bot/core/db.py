@@ -129,6 +129,19 @@ def _raised_by_driver(traceback: TracebackType | None) -> bool:
     return False
 
 
+def waits_on_database(task: asyncio.Task[Any]) -> bool:
+    """Whether the unfinished `task` is waiting on the database right now (a connection, a
+    statement), rather than on anything else it awaits."""
+    # `Task.get_stack` shows only the outermost coroutine; the awaits chain down to the wait.
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES):
+            return True
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return False
+
+
 def is_data_error(exc: BaseException) -> bool:
     """Whether the database refused a statement for the values it carried (too long, out of range,
     a broken constraint): a problem with the request, not with the database."""

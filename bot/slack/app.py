@@ -1,9 +1,10 @@
-"""The Bolt app: middleware, the one error handler, and every feature's listeners."""
+"""The Bolt app: middleware, the one error handler, and every feature's listeners, each run inside
+`guard_listener`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -12,18 +13,26 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.deliveries import claim_delivery
-from bot.core.errors import UserError
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.slack import limits
+from bot.slack.guard import failure_message, guard_listener, log_failure, tell_where_they_are
 from bot.slack.workspace import workspace_of
 
 log = logging.getLogger(__name__)
 
-SOMETHING_WENT_WRONG = (
-    ":warning: Something went wrong on Switchboard's side and it has been logged. "
-    "Please try again in a minute; if it keeps failing, tell your Switchboard admin."
-)
+
+class GuardedApp(AsyncApp):
+    """An AsyncApp whose every listener, however registered (`app.command(...)`, `app.view(...)`,
+    …), runs inside `guard_listener`: they all reach Bolt through this one method."""
+
+    def _register_listener(
+        self, functions: Sequence[Callable[..., Awaitable[BoltResponse | None]]], *args: Any, **kwargs: Any
+    ) -> Callable[..., Awaitable[BoltResponse | None]] | None:
+        listeners = list(functions)
+        super()._register_listener([guard_listener(listeners[0]), *listeners[1:]], *args, **kwargs)
+        # A decorator hands back the listener as written, so it can still be called directly.
+        return listeners[0] if len(listeners) == 1 else None
 
 
 def build_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -33,7 +42,7 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
 
     settings = runtime.settings
     signing_secret = settings.slack_signing_secret
-    app = AsyncApp(
+    app = GuardedApp(
         name="switchboard",
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # The client carries the bot token (single workspace) or none (OAuth installs).
@@ -120,23 +129,8 @@ async def _tell_too_long(
         log.info("could not tell %s their message was too long: %s", user_id, exc.response.get("error"))
 
 
-async def _show_error(
-    error: Exception, body: dict[str, Any], context: AsyncBoltContext, logger: logging.Logger
-) -> None:
-    """Tell the user, where they are, what went wrong."""
-    if isinstance(error, UserError):
-        message = f":warning: {error}"
-    else:
-        logger.exception("listener failed", exc_info=error)
-        message = SOMETHING_WENT_WRONG
-    respond = context.respond
-    user_id = context.user_id
-    try:
-        if respond is not None and context.response_url:
-            await respond(text=message, response_type="ephemeral", replace_original=False)
-        elif user_id and context.channel_id:
-            await context.client.chat_postEphemeral(channel=context.channel_id, user=user_id, text=message)
-        elif user_id:
-            await context.client.chat_postMessage(channel=user_id, text=message)
-    except Exception:  # the error report itself must never raise
-        logger.exception("could not tell user %s about an error", user_id)
+async def _show_error(error: Exception, context: AsyncBoltContext, logger: logging.Logger) -> None:
+    """A middleware that failed (listeners report their own failures): tell the user, where they
+    are, what went wrong."""
+    log_failure(error, logger)
+    await tell_where_they_are(context, failure_message(error), logger)

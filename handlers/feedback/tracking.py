@@ -50,24 +50,20 @@ async def link_command(ack: AsyncAck, rest: str, command: dict[str, Any], contex
         await ack_ephemeral(ack, lead + LINK_USAGE)
         return
     team_id, user_id = workspace_of(context), str(command["user_id"])
-    try:
-        async with slack_unit_of_work(context) as session:
-            theme = await theme_service.find_theme(session=session, team_id=team_id, ref=ref)
-            link, created = await link_service.add_link(
-                session=session, team_id=team_id, theme_id=theme.id, url=url, by=user_id
-            )
-            links = await link_service.theme_links(session=session, team_id=team_id, theme_id=link.theme_id)
-            text, blocks = theme_linked(
-                theme_id=theme.id,
-                title=theme.title,
-                status=theme.status,
-                links=[(each.key, each.url) for each in links],
-                key=link.key,
-                created=created,
-            )
-    except UserError as exc:
-        await ack_ephemeral(ack, f":warning: {exc}")
-        return
+    async with slack_unit_of_work(context) as session:
+        theme = await theme_service.find_theme(session=session, team_id=team_id, ref=ref)
+        link, created = await link_service.add_link(
+            session=session, team_id=team_id, theme_id=theme.id, url=url, by=user_id
+        )
+        links = await link_service.theme_links(session=session, team_id=team_id, theme_id=link.theme_id)
+        text, blocks = theme_linked(
+            theme_id=theme.id,
+            title=theme.title,
+            status=theme.status,
+            links=[(each.key, each.url) for each in links],
+            key=link.key,
+            created=created,
+        )
     await ack_ephemeral(ack, text, as_dicts(blocks))
 
 

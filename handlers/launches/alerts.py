@@ -13,29 +13,24 @@ from bot.launches import launches as launch_service
 from bot.launches.views.matrix import LaunchId, matrix_blocks, matrix_text
 from bot.slack.blocks import as_dicts
 from bot.slack.workspace import workspace_of
-from handlers.launches._common import explain
 
 
 async def open_launch_status(
     ack: AsyncAck,
     action: dict[str, Any],
-    body: dict[str, Any],
     respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
     """Like `/launch status`: anyone in the launch's workspace may look, nothing is written."""
     await ack()
-    try:
-        launch_id = int(action.get("value") or 0)
-        async with slack_unit_of_work(context) as session:
-            launch = await launch_service.get_launch(
-                session=session, team_id=workspace_of(context), launch_id=launch_id
-            )
-            board = await launch_service.matrix(session=session, launch=launch)
-    except (UserError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, UserError) else "That launch no longer exists."
-        await explain(body, respond, context, message)
-        return
+    value = str(action.get("value") or "")
+    if not value.isdigit():
+        raise UserError("That launch no longer exists.")
+    async with slack_unit_of_work(context) as session:
+        launch = await launch_service.get_launch(
+            session=session, team_id=workspace_of(context), launch_id=int(value)
+        )
+        board = await launch_service.matrix(session=session, launch=launch)
     await respond(
         text=matrix_text(board),
         blocks=as_dicts(matrix_blocks(board)),

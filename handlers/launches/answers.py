@@ -32,7 +32,6 @@ from bot.slack.blocks import as_dicts
 from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import input_text, state_values
 from handlers.home import home_section, publish_home
-from handlers.launches._common import explain
 from models.launch import Launch, LaunchFunction, StandupRun
 
 
@@ -56,10 +55,7 @@ async def answer_status(
 ) -> None:
     """A status button in a standup DM or the App Home: update the matrix, then the message."""
     await ack()
-    try:
-        await _answer_status(action, body, respond, context)
-    except UserError as exc:
-        await explain(body, respond, context, str(exc))
+    await _answer_status(action, body, respond, context)
 
 
 async def _answer_status(
@@ -125,19 +121,9 @@ async def open_note(
     action: dict[str, Any],
     body: dict[str, Any],
     client: AsyncWebClient,
-    respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    try:
-        await _open_note(action, body, client, context)
-    except UserError as exc:
-        await explain(body, respond, context, str(exc))
-
-
-async def _open_note(
-    action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
     run_id, function_id = parse_answer_value(action["value"])
     user_id = body["user"]["id"]
     async with slack_unit_of_work(context) as session:

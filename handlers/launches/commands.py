@@ -55,14 +55,10 @@ async def launch_command(
             origin_channel=command.get("channel_id"),
         )
         return
-    try:
-        if sub in ("away", "back"):
-            text, blocks = await away_answer(sub, rest, command=command, context=context), None
-        else:
-            text, blocks = await _answer(sub, rest, command=command, context=context)
-    except UserError as exc:
-        await ack_ephemeral(ack, f":warning: {exc}")
-        return
+    if sub in ("away", "back"):
+        text, blocks = await away_answer(sub, rest, command=command, context=context), None
+    else:
+        text, blocks = await _answer(sub, rest, command=command, context=context)
     if blocks and has_charts(blocks):
         # Drawing and uploading a chart can outlast Slack's 3 s: acknowledge, then answer.
         await ack()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
@@ -19,7 +19,6 @@ from bot.launches.views.modals import VoteMetadata, vote_modal
 from bot.slack.blocks import as_dicts
 from bot.slack.workspace import actor_of, workspace_of
 from handlers.common import input_text, state_values
-from handlers.launches._common import explain
 from models.launch import Launch, Vote
 
 
@@ -28,20 +27,10 @@ async def open_vote_modal(
     action: dict[str, Any],
     body: dict[str, Any],
     client: AsyncWebClient,
-    respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
     """Go / No-go clicked: function owners get the reason modal, anyone else an explanation."""
     await ack()
-    try:
-        await _open_vote_modal(action, body, client, context)
-    except UserError as exc:
-        await explain(body, respond, context, str(exc))
-
-
-async def _open_vote_modal(
-    action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
     vote = Vote(action["action_id"].split(":", 1)[1])
     decision_id = int(action["value"])
     user_id = body["user"]["id"]

@@ -8,7 +8,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import UserError
 from bot.core.permissions import Actor, may_cancel_release, require
 from bot.core.text import plural
 from bot.core.uow import slack_unit_of_work
@@ -36,32 +35,26 @@ async def release_command(
             client, context, trigger_id=command["trigger_id"], user=user, channel=command["channel_id"]
         )
         return
-    try:
-        if sub == "list":
-            async with slack_unit_of_work(context) as session:
-                releases = await release_service.list_releases(session=session, team_id=team_id, limit=15)
-                counts = await release_service.post_counts(
-                    session=session, release_ids=[r.id for r in releases]
-                )
-            await ack_ephemeral(ack, "Recent releases", release_list(releases, counts))
-            return
-        if sub in {"status", "cancel"} and rest:
-            actor = await actor_of(context, user)
-            async with slack_unit_of_work(context) as session:
-                release = await release_service.find_release(session=session, team_id=team_id, reference=rest)
-                if sub == "cancel":
-                    require(may_cancel_release(actor, release))
-                    release = await release_approval.cancel_release(
-                        session=session, team_id=team_id, release_id=release.id, by=user
-                    )
-                text, blocks = await _status(session, release, actor)
+    if sub == "list":
+        async with slack_unit_of_work(context) as session:
+            releases = await release_service.list_releases(session=session, team_id=team_id, limit=15)
+            counts = await release_service.post_counts(session=session, release_ids=[r.id for r in releases])
+        await ack_ephemeral(ack, "Recent releases", release_list(releases, counts))
+        return
+    if sub in {"status", "cancel"} and rest:
+        actor = await actor_of(context, user)
+        async with slack_unit_of_work(context) as session:
+            release = await release_service.find_release(session=session, team_id=team_id, reference=rest)
             if sub == "cancel":
-                _wake(context)
-                text = f"Release #{release.id} is cancelled; nothing will be posted."
-            await ack_ephemeral(ack, text, blocks)
-            return
-    except UserError as exc:
-        await ack_ephemeral(ack, f":warning: {exc}")
+                require(may_cancel_release(actor, release))
+                release = await release_approval.cancel_release(
+                    session=session, team_id=team_id, release_id=release.id, by=user
+                )
+            text, blocks = await _status(session, release, actor)
+        if sub == "cancel":
+            _wake(context)
+            text = f"Release #{release.id} is cancelled; nothing will be posted."
+        await ack_ephemeral(ack, text, blocks)
         return
     hint = (
         f"`/release {sub}` needs a release: its number, version or title.\n\n"

@@ -1,0 +1,56 @@
+"""SQLite held locked by another writer: a Slack modal submission is still answered within 3 s
+with the plain-words database message, and writes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.slack.guard import DATABASE_DOWN
+from models import Area
+from tests.test_slack_db_faults import AREA_VALUES, SLACK_BOUND, abandoned_listeners_finish
+
+
+@pytest.fixture(params=["busy past the ack budget", "busy timeout of 1 s"])
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The default busy timeout (4 s) outlasts Slack's wait; a short one raises "locked" first."""
+    return {} if request.param == "busy past the ack budget" else {"database_statement_timeout_seconds": 1.0}
+
+
+@pytest.fixture
+def locked(database_url: str) -> Iterator[sqlite3.Connection]:
+    """Another process holds SQLite's write lock until the test lets go."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own lock")
+    holder = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    yield holder
+    holder.close()
+
+
+async def test_locked_sqlite_answers_a_modal_within_3s_and_writes_nothing(
+    http: httpx.AsyncClient, slack: SlackSender, runtime: Runtime, locked: sqlite3.Connection
+) -> None:
+    started = time.monotonic()
+    response = await slack.view_submission("area_create", AREA_VALUES, private_metadata="{}")
+    took = time.monotonic() - started
+    print(f"locked SQLite: Slack answered in {took:.2f} s")
+    assert took < SLACK_BOUND, took
+    assert response.status_code == 200
+    assert response.json() == {"response_action": "errors", "errors": {"area_name": DATABASE_DOWN}}
+    locked.execute("ROLLBACK")
+    await abandoned_listeners_finish()
+    async with unit_of_work(runtime.session_factory) as session:
+        assert await session.scalar(select(func.count()).select_from(Area)) == 0
+    again = await slack.view_submission("area_create", AREA_VALUES, private_metadata="{}")
+    assert again.status_code == 200 and not again.content
