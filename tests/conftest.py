@@ -230,6 +230,8 @@ def settings(database_url: str, emulator: SlackEmulator, settings_overrides: dic
         "feedback_channel": "C0FEEDBACK",
         "admin_api_tokens": "test-admin-token",
         "switchboard_scheduler": "off",
+        # A busy test machine is slower than Slack's deadline; the tests of the deadline set it.
+        "slack_ack_budget_seconds": 20.0,
         "_env_file": None,
     }
     values.update(settings_overrides)

@@ -26,7 +26,7 @@ from bot.emulator.server import SlackEmulator
 from bot.launches.views.matrix import LaunchId
 from bot.launches.views.standup import answer_value
 from bot.slack import guard
-from bot.slack.guard import DATABASE_DOWN
+from bot.slack.guard import ACK_BUDGET_SECONDS, DATABASE_DOWN
 from models import Area, LaunchFunction
 from models.launch import FunctionStatus
 from tests.conftest import POSTGRES_ENV, _empty_tables
@@ -50,6 +50,12 @@ AREA_VALUES = {
     "area_aliases": {"aliases": {"type": "plain_text_input", "value": ""}},
     "area_description": {"description": {"type": "plain_text_input", "value": None}},
 }
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Slack's own deadline, not the roomier one the other tests get."""
+    return {"slack_ack_budget_seconds": ACK_BUDGET_SECONDS}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
-from bot.slack.guard import DATABASE_DOWN
+from bot.slack.guard import ACK_BUDGET_SECONDS, DATABASE_DOWN
 from models import Area
 from tests.test_slack_db_faults import AREA_VALUES, SLACK_BOUND, abandoned_listeners_finish
 
@@ -24,7 +24,10 @@ from tests.test_slack_db_faults import AREA_VALUES, SLACK_BOUND, abandoned_liste
 @pytest.fixture(params=["busy past the ack budget", "busy timeout of 1 s"])
 def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The default busy timeout (4 s) outlasts Slack's wait; a short one raises "locked" first."""
-    return {} if request.param == "busy past the ack budget" else {"database_statement_timeout_seconds": 1.0}
+    budget = {"slack_ack_budget_seconds": ACK_BUDGET_SECONDS}
+    if request.param == "busy past the ack budget":
+        return budget
+    return {**budget, "database_statement_timeout_seconds": 1.0}
 
 
 @pytest.fixture

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # the rest of the request its second. Slower statements count as an outage.
     database_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     database_statement_timeout_seconds: float = Field(default=4.0, gt=0, le=3600)
+    # How long a Slack listener may take before it must have acked: Slack gives up on the answer at
+    # 3 s, network both ways included; a listener still working then is cancelled and the person
+    # told to try again.
+    slack_ack_budget_seconds: float = Field(default=2.0, gt=0, le=60)
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None

@@ -41,6 +41,7 @@ TOO_SLOW = ":warning: Switchboard took too long to answer; nothing was changed. 
 # API's 5 s and for jobs, and a partitioned network can take several of them in a row: a
 # listener that has not acked by this budget is cancelled, which abandons its transaction
 # uncommitted, and the person is told instead.
+# The default of SLACK_ACK_BUDGET_SECONDS.
 ACK_BUDGET_SECONDS = 2.0
 # How often the budget looks whether the listener has acked (Bolt itself looks as often).
 _ACK_POLL_SECONDS = 0.01
@@ -152,7 +153,7 @@ def _abandon(work: asyncio.Task[Any]) -> None:
 
 
 def guard_listener(listener: Listener) -> Listener:
-    """`listener`, acked within `ACK_BUDGET_SECONDS` and with every failure told to the person."""
+    """`listener`, acked within the ack budget and with every failure told to the person."""
     arg_names = get_arg_names_of_callable(listener)
 
     async def guarded(args: AsyncArgs) -> BoltResponse | None:
@@ -165,7 +166,9 @@ def guard_listener(listener: Listener) -> Listener:
             this_func=listener,
         )
         work = asyncio.ensure_future(listener(**kwargs))
-        if not await _acked_or_done(work, ack, ACK_BUDGET_SECONDS):
+        settings = context.get("settings")
+        budget = getattr(settings, "slack_ack_budget_seconds", ACK_BUDGET_SECONDS)
+        if not await _acked_or_done(work, ack, budget):
             slow = TooSlow(in_database=waits_on_database(work))
             _abandon(work)
             await answer_failure(slow, ack=ack, body=body, context=context)
