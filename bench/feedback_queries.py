@@ -54,6 +54,7 @@ from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.analytics import launch_queries  # noqa: E402
 from bot.analytics import queries as stats_queries  # noqa: E402
 from bot.analytics.schema import FeedbackStatsOut, StatsOut, ThemeStatOut, WeekOut  # noqa: E402
 from bot.analytics.window import Window, default_window  # noqa: E402
@@ -373,7 +374,7 @@ async def report_before(*, session: Any, team_id: str, since: Any, until: Any, n
     window = {"session": session, "team_id": team_id, "since": since, "until": until, "now": now}
     feedback = await feedback_before(**window)
     themes = await themes_before(**window)
-    launches, standups = await stats_queries.launch_stats(**window)
+    launches, standups = await launch_queries.launch_stats(**window)
     health = await ownership_health(session=session, team_id=team_id, now=now)
     return StatsOut(
         team_id=team_id,

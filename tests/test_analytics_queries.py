@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.analytics import queries
+from bot.analytics import launch_queries, queries
 from bot.analytics.window import Window, default_window, monday_of, resolve_window
 from bot.core.db import SessionFactory, create_engine, create_session_factory
 from bot.core.errors import UserError
@@ -242,7 +242,7 @@ async def test_launches_show_readiness_history_and_response_rates_of_the_window(
 ) -> None:
     ids = await seed_launches(factory)
     async with unit_of_work(factory) as session:
-        launches, standups = await queries.launch_stats(session=session, **WINDOW)
+        launches, standups = await launch_queries.launch_stats(session=session, **WINDOW)
     shown = [
         (launch.id, [(p.date.isoformat(), p.score) for p in launch.readiness_history], launch.prompts)
         for launch in launches

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
-from bot.analytics.queries import readiness_histories
+from bot.analytics.launch_queries import readiness_histories
 from bot.analytics.slack import attach_charts_once, send_with_charts
 from bot.core.pacing import pacer_for
 from bot.core.posting import post_once

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.analytics.queries import readiness_histories
+from bot.analytics.launch_queries import readiness_histories
 from bot.core.errors import UserError
 from bot.core.permissions import may_answer_function, require
 from bot.core.uow import session_factory_of, slack_unit_of_work

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.analytics.queries import readiness_histories
+from bot.analytics.launch_queries import readiness_histories
 from bot.analytics.slack import attach_charts, has_charts
 from bot.core.errors import UserError
 from bot.core.permissions import may_run_launch, require
