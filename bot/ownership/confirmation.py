@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import Conflict, NotFound
 from bot.core.settings import Settings
 from bot.core.text import escape_mrkdwn, user_mention
-from bot.ownership.announcements import NEEDS_OWNER_KIND, announce_owner_change
+from bot.ownership.announcements import NEEDS_OWNER_KIND, announce_owner_change, announce_owner_gone
 from bot.ownership.areas import OwnerChange, mark_confirmed, update_area
 from bot.ownership.schema import AreaPatch
 from bot.scheduler.jobs import enqueue
@@ -239,6 +239,44 @@ async def hand_over(
     return change
 
 
+# Owners who no longer answer for their area, so that someone else may claim it.
+GONE = (OwnerStatus.DISOWNED, OwnerStatus.DEACTIVATED, OwnerStatus.MISSING)
+
+
+async def claim(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    team_id: str,
+    area_id: int,
+    expected_owner: str | None,
+    new_owner: str,
+) -> OwnerChange:
+    """ "Claim it": `new_owner` takes an area nobody answers for, and the change is announced."""
+    area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=expected_owner)
+    if area is None or (area.owner is not None and area.owner_status not in GONE):
+        current = area or await get_area(session=session, team_id=team_id, area_id=area_id)
+        if current.owner == new_owner and current.owner_status not in GONE:
+            return OwnerChange(area=current, previous_owner=new_owner)
+        raise Conflict(
+            f"*{escape_mrkdwn(current.name)}* is owned by {user_mention(current.owner)} now, "
+            "so there is nothing to claim."
+        )
+    change = await update_area(
+        session=session, team_id=team_id, slug=area.slug, patch=AreaPatch(owner=new_owner)
+    )
+    # Taking back an area one handed back changes no owner, but it is confirmed all the same.
+    mark_confirmed(change.area)
+    await announce_owner_change(
+        session=session,
+        settings=settings,
+        area=change.area,
+        previous_owner=change.previous_owner,
+        by=new_owner,
+    )
+    return change
+
+
 async def _locked(*, session: AsyncSession, team_id: str, area_id: int, owner: str) -> Area:
     area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=owner)
     if area is not None:
@@ -284,11 +322,19 @@ def still_unanswered(area: Area | None, owner: str, requested_at: datetime) -> b
 
 
 async def flag_owner(
-    *, session: AsyncSession, team_id: str, area_id: int, owner: str, status: OwnerStatus
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    team_id: str,
+    area_id: int,
+    owner: str,
+    status: OwnerStatus,
 ) -> bool:
-    """Set the owner's status on the area, if `owner` still owns it."""
+    """Set the owner's status on the area, if `owner` still owns it; a gone owner is announced once."""
     area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=owner)
     if area is None or area.owner_status == status:
         return False
     area.owner_status = status
+    if status in (OwnerStatus.DEACTIVATED, OwnerStatus.MISSING):
+        await announce_owner_gone(session=session, settings=settings, area=area, owner=owner, status=status)
     return True

@@ -144,6 +144,7 @@ async def _owner_gone(ctx: JobContext, question: _Question) -> OwnerStatus | Non
     async with unit_of_work(ctx.session_factory) as session:
         await flag_owner(
             session=session,
+            settings=ctx.settings,
             team_id=question.team_id,
             area_id=question.area_id,
             owner=question.owner,
@@ -253,6 +254,7 @@ async def announce_needs_owner(ctx: JobContext) -> dict[str, Any]:
         slug=str(payload["slug"]),
         owner=str(payload["owner"]),
         by=payload.get("by"),
+        reason=str(payload.get("reason") or OwnerStatus.DISOWNED),
     )
     return await tell_ownership_channel(ctx, text)
 
@@ -306,7 +308,7 @@ async def post_stale_report(ctx: JobContext) -> dict[str, Any]:
     accounts = await workspace_accounts(client)
     async with unit_of_work(ctx.session_factory) as session:
         flagged, restored = await sync_owner_accounts(
-            session=session, team_id=ctx.job.team_id, accounts=accounts
+            session=session, settings=ctx.settings, team_id=ctx.job.team_id, accounts=accounts
         )
         listing = await stale_listing(session=session, team_id=ctx.job.team_id)
     if listing.total == 0:

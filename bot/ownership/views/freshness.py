@@ -131,11 +131,19 @@ def handed_over_reply(area: Area, *, new_owner: str) -> str:
     return f":handshake: *{escape_mrkdwn(area.name)}* is now owned by {user_mention(new_owner)}. Thanks!"
 
 
-def needs_owner_text(*, name: str, slug: str, owner: str, by: str | None) -> str:
-    actor = f" ({user_mention(by)} answered for them)" if by and by != owner else ""
+def needs_owner_text(
+    *, name: str, slug: str, owner: str, by: str | None, reason: str = OwnerStatus.DISOWNED
+) -> str:
+    if reason == OwnerStatus.DEACTIVATED:
+        why = f"{user_mention(owner)}'s Slack account is deactivated"
+    elif reason == OwnerStatus.MISSING:
+        why = f"{user_mention(owner)} is no longer in this Slack workspace"
+    else:
+        actor = f" ({user_mention(by)} answered for them)" if by and by != owner else ""
+        why = f"{user_mention(owner)} says it isn't theirs{actor}"
     return (
-        f":sos: *{escape_mrkdwn(name)}* needs an owner: {user_mention(owner)} says it isn't theirs{actor}. "
-        f"Know who owns it? Update `{slug}` in the directory."
+        f":sos: *{escape_mrkdwn(name)}* needs an owner: {why}. "
+        f"Know who owns it? Claim it from `/whoowns {slug}`, or update `{slug}` in the directory."
     )
 
 
