@@ -203,7 +203,9 @@ def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
         return (values.get(block, {}).get(action) or {}).get(key)
 
     aliases = pick(WhoOwnsId.ALIASES_BLOCK, WhoOwnsId.ALIASES, "value") or ""
+    kind = (pick(WhoOwnsId.KIND_BLOCK, WhoOwnsId.KIND, "selected_option") or {}).get("value")
     return {
+        **({"kind": kind} if kind else {}),
         "name": pick(WhoOwnsId.NAME_BLOCK, WhoOwnsId.NAME, "value") or "",
         "owner": pick(WhoOwnsId.OWNER_BLOCK, WhoOwnsId.OWNER, "selected_user"),
         "team": pick(WhoOwnsId.TEAM_BLOCK, WhoOwnsId.TEAM, "value"),
@@ -216,6 +218,7 @@ def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
 
 _FIELD_BLOCKS = {
     "name": WhoOwnsId.NAME_BLOCK,
+    "kind": WhoOwnsId.KIND_BLOCK,
     "owner": WhoOwnsId.OWNER_BLOCK,
     "team": WhoOwnsId.TEAM_BLOCK,
     "backups": WhoOwnsId.BACKUPS_BLOCK,

@@ -17,7 +17,7 @@ from bot.ownership import areas as area_service
 from bot.ownership.schema import AreaIn
 from bot.scheduler.runner import JobRunner
 from bot.slack.blocks import slack_date
-from models import Area, OwnerStatus
+from models import Area, AreaKind, OwnerStatus
 from models.base import utcnow
 
 TEAM = "T0SWITCH"
@@ -242,3 +242,44 @@ async def test_deactivated_owner_is_announced_once_and_the_answer_offers_a_claim
     )
     assert (text, sections(blocks)) == (expected, [expected])
     assert buttons(blocks)[0] == ("Claim it", "whoowns_claim", "legacy-reports")
+
+
+# ---- "Add it" ---------------------------------------------------------------------------------
+
+
+async def test_add_it_modal_asks_the_kind_and_the_new_area_keeps_it(
+    slack: SlackSender, emulator: SlackEmulator, runtime: Runtime
+) -> None:
+    await slack.block_action("whoowns_add", "notifs")
+    (opened,) = await emulator.wait_for("views.open")
+    view = opened["view"]
+    (kind,) = [b for b in view["blocks"] if b.get("block_id") == "area_kind"]
+    assert kind["label"]["text"] == "Kind"
+    assert [(o["value"], o["text"]["text"]) for o in kind["element"]["options"]] == [
+        (k.value, k.value.replace("_", " ").capitalize()) for k in AreaKind
+    ]
+    assert kind["element"]["initial_option"]["value"] == "product_area"
+
+    values = {
+        "area_name": {"name": {"type": "plain_text_input", "value": "Notifications"}},
+        "area_kind": {
+            "kind": {
+                "type": "static_select",
+                "selected_option": {"value": "service", "text": kind_text("Service")},
+            }
+        },
+        "area_owner": {"owner": {"type": "users_select", "selected_user": "U0DAVE"}},
+    }
+    response = await slack.view_submission("area_create", values, private_metadata=view["private_metadata"])
+
+    assert response.status_code == 200 and not response.content
+    area = await area_named(runtime, "notifications")
+    assert (area.name, area.kind, area.owner) == ("Notifications", "service", "U0DAVE")
+    (added,) = await emulator.wait_for("chat.postEphemeral")
+    assert added["text"] == (
+        "Added *Notifications* (`notifications`) to the ownership directory, owned by <@U0DAVE>."
+    )
+
+
+def kind_text(label: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": label, "emoji": True}

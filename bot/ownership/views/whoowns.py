@@ -12,6 +12,8 @@ from slack_sdk.models.blocks import (
     ChannelSelectElement,
     DividerBlock,
     InputBlock,
+    Option,
+    StaticSelectElement,
     UserMultiSelectElement,
     UserSelectElement,
 )
@@ -19,7 +21,7 @@ from slack_sdk.models.views import View
 
 from bot.core.text import and_list, channel_mention, escape_mrkdwn, strip_broadcasts, user_mention
 from bot.slack.blocks import context, plain, section, slack_date, text_input
-from models import Area, OwnerStatus
+from models import Area, AreaKind, OwnerStatus
 
 
 class WhoOwnsId(StrEnum):
@@ -38,6 +40,8 @@ class WhoOwnsId(StrEnum):
     BACKUPS = "backups"
     CHANNEL_BLOCK = "area_channel"
     CHANNEL = "channel"
+    KIND_BLOCK = "area_kind"
+    KIND = "kind"
     DESCRIPTION_BLOCK = "area_description"
     DESCRIPTION = "description"
     ALIASES_BLOCK = "area_aliases"
@@ -221,6 +225,18 @@ def usage() -> list[Block]:
     return [section(USAGE)]
 
 
+def kind_label(kind: str) -> str:
+    """`product_area` → `Product area`."""
+    return kind.replace("_", " ").capitalize()
+
+
+def kind_select(initial: str = AreaKind.PRODUCT_AREA) -> StaticSelectElement:
+    """Every kind of area the directory knows, as a single choice."""
+    options = [Option(value=kind.value, label=kind_label(kind.value)) for kind in AreaKind]
+    chosen = next((o for o in options if o.value == initial), options[0])
+    return StaticSelectElement(action_id=WhoOwnsId.KIND, options=options, initial_option=chosen)
+
+
 def area_modal(*, name: str = "", private_metadata: str = "") -> View:
     """Modal to add an area to the directory."""
     blocks: list[Block] = [
@@ -228,6 +244,11 @@ def area_modal(*, name: str = "", private_metadata: str = "") -> View:
             block_id=WhoOwnsId.NAME_BLOCK,
             label=plain("Name"),
             element=text_input(WhoOwnsId.NAME, initial=name, max_length=200),
+        ),
+        InputBlock(
+            block_id=WhoOwnsId.KIND_BLOCK,
+            label=plain("Kind"),
+            element=kind_select(),
         ),
         InputBlock(
             block_id=WhoOwnsId.OWNER_BLOCK,
