@@ -215,3 +215,32 @@ async def test_reminder_asks_only_about_the_areas_still_open_then_flags_them(
         "search": OwnerStatus.UNCONFIRMED,
     }
     assert len(emulator.calls_to("chat.postMessage", channel="U0BOB")) == 2
+
+
+async def test_handing_over_one_area_of_the_dm_keeps_the_others_open(
+    runtime: Runtime, emulator: SlackEmulator, slack: SlackSender, bobs_areas: dict[str, Area]
+) -> None:
+    await JobRunner(runtime).tick()
+    message = emulator.messages["D0BOB"][-1]
+    billing, invoices, search = (bobs_areas[n] for n in ("Billing", "Invoices", "Search"))
+    await slack.block_action(
+        "ownership_hand_over", str(search.id), user="U0BOB", channel="D0BOB", message=message
+    )
+    (opened,) = await emulator.wait_for("views.open")
+
+    values = {"ownership_new_owner": {"new_owner": {"type": "users_select", "selected_user": "U0DAVE"}}}
+    await slack.view_submission(
+        "ownership_hand_over_modal", values, user="U0BOB", private_metadata=opened["view"]["private_metadata"]
+    )
+
+    (updated,) = await emulator.wait_for("response_url")
+    assert updated["replace_original"] is True
+    assert updated["text"] == ":handshake: *Search* is now owned by <@U0DAVE>. Thanks!"
+    assert texts(updated["blocks"])[1:] == [
+        f"*Billing*\n{facts(billing)}",
+        answer_row(billing),
+        f"*Invoices*\n{facts(invoices)}",
+        answer_row(invoices),
+        ":handshake: *Search* is now owned by <@U0DAVE>.",
+        f"[Yes to all:ownership_confirm_all={billing.id},{invoices.id}]",
+    ]
