@@ -21,6 +21,8 @@ from bot.ownership.areas import list_owned_by
 from bot.ownership.views.freshness import (
     HandOverMetadata,
     OwnershipId,
+    check_progress,
+    confirmed_all_reply,
     confirmed_reply,
     disowned_reply,
     hand_over_modal,
@@ -48,6 +50,34 @@ def _from_home(body: dict[str, Any]) -> bool:
     return (body.get("container") or {}).get("type") == "view"
 
 
+_DM_BLOCKS = (f"{OwnershipId.ACTIONS_BLOCK}:", f"{OwnershipId.ANSWERED_BLOCK}:")
+
+
+def _dm_area_ids(body: dict[str, Any]) -> list[int]:
+    """The areas listed in the "Still yours?" DM a button was clicked in, in their order."""
+    ids: list[int] = []
+    for block in (body.get("message") or {}).get("blocks") or []:
+        block_id = str(block.get("block_id") or "")
+        prefix = next((p for p in _DM_BLOCKS if block_id.startswith(p)), None)
+        if prefix is not None and block_id[len(prefix) :].isdigit():
+            ids.append(int(block_id[len(prefix) :]))
+    return ids
+
+
+async def _dm_progress(
+    context: AsyncBoltContext, team_id: str, area_ids: list[int], owner: str
+) -> list[Block] | None:
+    """A DM over several areas redrawn with each one's answer so far; None for a one-area DM."""
+    if len(area_ids) < 2:
+        return None
+    async with slack_unit_of_work(context) as session:
+        found = [
+            await ownership_service.find_area(session=session, team_id=team_id, area_id=area_id)
+            for area_id in area_ids
+        ]
+    return check_progress([area for area in found if area is not None], owner=owner)
+
+
 async def _area_for_answer(context: AsyncBoltContext, team_id: str, area_id: int, user_id: str) -> Area:
     """The area, when the policy lets `user_id` answer for it; else `Refused`."""
     async with slack_unit_of_work(context) as session:
@@ -66,14 +96,17 @@ async def _show_outcome(
     from_home: bool,
     respond: AsyncRespond | None = None,
     response_url: str | None = None,
+    dm_area_ids: list[int] | None = None,
 ) -> None:
-    """Replace the question with the outcome where it was answered: the DM, or the Home tab."""
+    """Replace the question with the outcome where it was answered: the DM (a DM over several areas
+    keeps the others' buttons), or the Home tab."""
     if from_home:
         await publish_home(
             client, session_factory=session_factory_of(context), team_id=team_id, user_id=user_id
         )
         return
-    blocks = as_dicts([section(text)])
+    progress = await _dm_progress(context, team_id, dm_area_ids or [], user_id)
+    blocks = as_dicts(progress if progress is not None else [section(text)])
     if respond is not None:
         await respond(text=text, blocks=blocks, replace_original=True)
     elif response_url:
@@ -107,6 +140,50 @@ async def confirm(
         context=context,
         from_home=_from_home(body),
         respond=respond,
+        dm_area_ids=_dm_area_ids(body),
+    )
+
+
+async def confirm_all(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """ "Yes to all": confirm every listed area the clicker may answer for; a repeat changes nothing."""
+    await ack()
+    user_id, team_id = body["user"]["id"], workspace_of(context)
+    try:
+        area_ids = [int(i) for i in (action.get("value") or "").split(",") if i]
+    except ValueError:
+        raise UserError(STALE_BUTTON) from None
+    actor = await actor_of(context, user_id)
+    confirmed: list[Area] = []
+    already: list[Area] = []
+    refused: list[Area] = []
+    async with slack_unit_of_work(context) as session:
+        for area_id in area_ids:
+            area = await ownership_service.find_area(session=session, team_id=team_id, area_id=area_id)
+            if area is None:
+                continue
+            if area.owner is None or not may_answer_for_area(actor, area).allowed:
+                refused.append(area)
+                continue
+            area, changed = await ownership_service.confirm_ownership(
+                session=session, team_id=team_id, area_id=area.id, owner=area.owner, now=utcnow()
+            )
+            (confirmed if changed else already).append(area)
+    await _show_outcome(
+        confirmed_all_reply(confirmed, already=already, refused=refused),
+        user_id=user_id,
+        team_id=team_id,
+        client=client,
+        context=context,
+        from_home=False,
+        respond=respond,
+        dm_area_ids=_dm_area_ids(body) or area_ids,
     )
 
 
@@ -125,6 +202,7 @@ async def open_hand_over(
         owner=area.owner,
         response_url=None if _from_home(body) else body.get("response_url"),
         from_home=_from_home(body),
+        dm_area_ids=_dm_area_ids(body),
     )
     await client.views_open(
         trigger_id=body["trigger_id"], view=hand_over_modal(area, private_metadata=metadata.model_dump_json())
@@ -205,6 +283,7 @@ async def submit_hand_over(
         context=context,
         from_home=metadata.from_home,
         response_url=metadata.response_url,
+        dm_area_ids=metadata.dm_area_ids,
     )
 
 
@@ -242,6 +321,7 @@ async def not_me(
         context=context,
         from_home=_from_home(body),
         respond=respond,
+        dm_area_ids=_dm_area_ids(body),
     )
 
 
@@ -254,6 +334,7 @@ async def areas_i_own(session: AsyncSession, team_id: str, user_id: str) -> list
 
 def register(app: AsyncApp) -> None:
     app.action(OwnershipId.CONFIRM)(confirm)
+    app.action(OwnershipId.CONFIRM_ALL)(confirm_all)
     app.action(OwnershipId.HAND_OVER)(open_hand_over)
     app.action(OwnershipId.NOT_ME)(not_me)
     app.view(OwnershipId.HAND_OVER_MODAL)(submit_hand_over)

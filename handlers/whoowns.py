@@ -13,26 +13,31 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import Conflict
-from bot.core.text import escape_mrkdwn
+from bot.core.permissions import may_claim_area, require
 from bot.core.uow import slack_unit_of_work
 from bot.ownership import areas as area_service
+from bot.ownership import confirmation as ownership_service
 from bot.ownership.announcements import announce_owner_change
 from bot.ownership.index import MatchKind, SearchResult
 from bot.ownership.schema import AreaIn
 from bot.ownership.views.whoowns import (
     WhoOwnsId,
     ambiguous_choices,
+    ambiguous_text,
     area_added,
-    area_card,
-    area_card_text,
+    area_answer,
     area_modal,
+    claimed_reply,
+    did_you_mean,
+    did_you_mean_text,
     not_found,
+    not_found_text,
     usage,
 )
-from bot.slack.blocks import as_dicts
+from bot.slack.blocks import as_dicts, section
 from bot.slack.blocks import context as context_block
 from bot.slack.limits import query_too_long
-from bot.slack.workspace import workspace_of
+from bot.slack.workspace import actor_of, workspace_of
 from models import Area
 
 HELP_WORDS = {"", "help", "-h", "--help", "?"}
@@ -71,15 +76,18 @@ def _answer_blocks(
     result: SearchResult, found: list[Area], query: str, *, shareable: bool
 ) -> tuple[str, list[Block]]:
     if result.kind == MatchKind.CONFIDENT and found:
-        return area_card_text(found[0]), area_card(found[0], shareable=shareable)
+        return area_answer(found[0], shareable=shareable)
+    if result.kind == MatchKind.AMBIGUOUS and len(found) >= 2:
+        return ambiguous_text(query, found), ambiguous_choices(query, found)
     if result.kind == MatchKind.AMBIGUOUS and found:
-        return f"Several areas match {escape_mrkdwn(query)}", ambiguous_choices(query, found)
-    return f"No owner found for {escape_mrkdwn(query)}", not_found(query, found)
+        return did_you_mean_text(query, found[0]), did_you_mean(query, found[0])
+    return not_found_text(query, found), not_found(query, found)
 
 
 def card_json(area: Area) -> tuple[str, tuple[dict[str, Any], ...]]:
-    """An area's shareable card as the fallback text and Slack's JSON."""
-    return area_card_text(area), tuple(as_dicts(area_card(area)))
+    """An area's shareable answer as the fallback text and Slack's JSON."""
+    text, blocks = area_answer(area)
+    return text, tuple(as_dicts(blocks))
 
 
 def command_answer(
@@ -130,8 +138,7 @@ async def share_answer(
         area = await area_service.get_by_slug(
             session=session, team_id=workspace_of(context), slug=action["value"]
         )
-        blocks = area_card(area, shareable=False)
-        text = area_card_text(area)
+        text, blocks = area_answer(area, shareable=False)
     blocks.append(context_block(f"Shared by <@{body['user']['id']}> via /whoowns"))
     await respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
     await respond(delete_original=True)
@@ -145,9 +152,35 @@ async def pick_match(
         area = await area_service.get_by_slug(
             session=session, team_id=workspace_of(context), slug=action["value"]
         )
-        blocks = area_card(area)
-        text = area_card_text(area)
+        text, blocks = area_answer(area)
     await respond(text=text, blocks=blocks, replace_original=True)
+
+
+async def claim_area(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """ "Claim it" on an area nobody answers for: the clicker becomes its owner, if the policy agrees."""
+    await ack()
+    user_id, team_id = body["user"]["id"], workspace_of(context)
+    async with slack_unit_of_work(context) as session:
+        area = await area_service.get_by_slug(session=session, team_id=team_id, slug=action["value"])
+    require(may_claim_area(await actor_of(context, user_id), area))
+    async with slack_unit_of_work(context) as session:
+        change = await ownership_service.claim(
+            session=session,
+            settings=context["settings"],
+            team_id=team_id,
+            area_id=area.id,
+            expected_owner=area.owner,
+            new_owner=user_id,
+        )
+        text = claimed_reply(change.area, by=user_id)
+    context["runtime"].wake_scheduler()
+    await respond(text=text, blocks=as_dicts([section(text)]), replace_original=True)
 
 
 async def open_add_modal(
@@ -170,7 +203,9 @@ def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
         return (values.get(block, {}).get(action) or {}).get(key)
 
     aliases = pick(WhoOwnsId.ALIASES_BLOCK, WhoOwnsId.ALIASES, "value") or ""
+    kind = (pick(WhoOwnsId.KIND_BLOCK, WhoOwnsId.KIND, "selected_option") or {}).get("value")
     return {
+        **({"kind": kind} if kind else {}),
         "name": pick(WhoOwnsId.NAME_BLOCK, WhoOwnsId.NAME, "value") or "",
         "owner": pick(WhoOwnsId.OWNER_BLOCK, WhoOwnsId.OWNER, "selected_user"),
         "team": pick(WhoOwnsId.TEAM_BLOCK, WhoOwnsId.TEAM, "value"),
@@ -183,6 +218,7 @@ def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
 
 _FIELD_BLOCKS = {
     "name": WhoOwnsId.NAME_BLOCK,
+    "kind": WhoOwnsId.KIND_BLOCK,
     "owner": WhoOwnsId.OWNER_BLOCK,
     "team": WhoOwnsId.TEAM_BLOCK,
     "backups": WhoOwnsId.BACKUPS_BLOCK,
@@ -237,4 +273,5 @@ def register(app: AsyncApp) -> None:
     app.action(WhoOwnsId.SHARE)(share_answer)
     app.action(re.compile(f"^{WhoOwnsId.PICK}(:|$)"))(pick_match)
     app.action(WhoOwnsId.ADD)(open_add_modal)
+    app.action(WhoOwnsId.CLAIM)(claim_area)
     app.view(WhoOwnsId.AREA_MODAL)(submit_area)

@@ -485,11 +485,15 @@ async def test_codeowners_maps_handles_and_emails_and_reports_unmapped_team(
         }
     ]
     catch_all = await stored(runtime, "all-files")
-    assert (catch_all.name, catch_all.owner, catch_all.kind) == ("*", "U0ALICE", "service")
+    assert (catch_all.name, catch_all.owner, catch_all.kind) == ("All files (*)", "U0ALICE", "service")
     billing = await stored(runtime, "apps-billing")
     # First owner → owner; the rest → backups, the email through users.lookupByEmail, the team left out.
-    assert (billing.name, billing.owner, billing.backups) == ("/apps/billing/", "U0ALICE", ["U0CAROL"])
-    assert billing.aliases == ["billing"]
+    assert (billing.name, billing.owner, billing.backups) == (
+        "Billing (/apps/billing/)",
+        "U0ALICE",
+        ["U0CAROL"],
+    )
+    assert billing.aliases == ["/apps/billing/"]
     assert (await stored(runtime, "docs")).owner == "U0DAVE"
     # The unmapped first owner is not replaced by a backup: the area has no owner.
     search = await stored(runtime, "apps-search")
@@ -555,11 +559,32 @@ def test_codeowners_details() -> None:
     areas = importers.parse(text, format=ImportFormat.CODEOWNERS).areas
 
     assert [(a.slug, a.values["name"], a.owner_ref and a.owner_ref.handle) for a in areas] == [
-        ("docs-api", "/docs/api/", "@alice"),
-        ("my-dir", "/my dir/", "@bob"),
-        ("docs", "/docs/", "@carol"),
-        ("docs-2", "docs", "@dave"),
+        ("docs-api", "Docs api (/docs/api/)", "@alice"),
+        ("my-dir", "My dir (/my dir/)", "@bob"),
+        ("docs", "Docs (/docs/)", "@carol"),
+        ("docs-2", "Docs (docs)", "@dave"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name"),
+    [
+        ("src/checkout", "Checkout (src/checkout)"),
+        ("*.tf", "Terraform files (*.tf)"),
+        ("*", "All files (*)"),
+        ("/apps/payments_api/**", "Payments api (/apps/payments_api/**)"),
+        ("docs/*.md", "Markdown files in Docs (docs/*.md)"),
+        ("**/*.xyz", "XYZ files (**/*.xyz)"),
+        ("Makefile", "Makefile"),
+    ],
+)
+def test_codeowners_names_areas_from_the_path_in_words_and_keeps_the_pattern_as_alias(
+    pattern: str, name: str
+) -> None:
+    (area,) = importers.parse(f"{pattern} @alice\n", format=ImportFormat.CODEOWNERS).areas
+
+    assert area.values["name"] == name
+    assert area.create_defaults["aliases"] == [pattern]
 
 
 def test_codeowners_line_with_a_non_owner_is_an_error() -> None:

@@ -97,7 +97,7 @@ def test_the_scan_finds_broadcasts_in_any_nested_string() -> None:
 
 async def test_whoowns_query_and_no_owner_found_answer_cannot_ping(slack: SlackSender) -> None:
     body = (await slack.command("/whoowns", f"{PINGS} zzqx")).json()
-    assert body["text"].startswith("No owner found for") and "zzqx" in body["text"]
+    assert body["text"].startswith("I couldn't find an owner for") and "zzqx" in body["text"]
     assert "&lt;@U0OTHER&gt;" in body["text"] and "zzqx" in rendered(body["blocks"])
     assert_no_pings(body)
 
@@ -123,7 +123,7 @@ async def test_mention_answer_in_a_public_thread_cannot_ping(
     }
     await slack.event(event)
     (answer,) = await emulator.wait_for("chat.postMessage")
-    assert answer["thread_ts"] == "1700000000.000200" and "No owner found" in answer["text"]
+    assert answer["thread_ts"] == "1700000000.000200" and "couldn't find an owner" in answer["text"]
     assert_no_pings(answer)
 
 

@@ -111,24 +111,26 @@ def test_confirmation_periods_repeat_every_confirm_every_days() -> None:
     assert confirmation_period(never, confirmed) == confirmed, "never confirmed: due at once"
 
 
-async def test_planners_on_two_replicas_enqueue_one_question_per_area_and_period(
+async def test_planners_on_two_replicas_enqueue_one_question_per_owner_and_check(
     runtime: Runtime, other_runtime: Runtime, billing: Area
 ) -> None:
     await add_area(runtime, "Search", "U0ALICE", confirmed_ago=timedelta(days=3))
     never = await add_area(runtime, "Onboarding", "U0CAROL", confirmed_ago=None)
+    invoices = await add_area(runtime, "Invoices", "U0BOB", confirmed_ago=LONG_AGO)
     await add_area(runtime, "Orphan", None, confirmed_ago=None)
     now = utcnow()
     await asyncio.gather(*(plan_confirmations(rt, now) for rt in [runtime, other_runtime] * 3))
     questions = await jobs_of(runtime, CONFIRM_KIND)
-    assert sorted(j.payload["area_id"] for j in questions) == sorted([billing.id, never.id])
-    billing_job = next(j for j in questions if j.payload["area_id"] == billing.id)
-    period = confirmation_period(billing, now)
-    assert period is not None and billing_job.dedupe_key == f"{TEAM}:{billing.id}:{period:%Y%m%dT%H%M%S}"
+    assert sorted((j.payload["owner"], sorted(j.payload["area_ids"])) for j in questions) == [
+        ("U0BOB", sorted([billing.id, invoices.id])),
+        ("U0CAROL", [never.id]),
+    ]
+    bob = next(j for j in questions if j.payload["owner"] == "U0BOB")
+    assert bob.dedupe_key == f"{TEAM}:U0BOB:{now:%Y%m%d}"
 
-    # A period later, the still-unconfirmed owner is asked again, under a new key.
-    later = now + timedelta(days=billing.confirm_every_days)
-    await plan_confirmations(runtime, later)
-    keys = [j.dedupe_key for j in await jobs_of(runtime, CONFIRM_KIND) if j.payload["area_id"] == billing.id]
+    # The next day's check asks the still-unconfirmed owner again, under a new key.
+    await plan_confirmations(runtime, now + timedelta(days=1))
+    keys = [j.dedupe_key for j in await jobs_of(runtime, CONFIRM_KIND) if j.payload["owner"] == "U0BOB"]
     assert len(keys) == 2 and len(set(keys)) == 2
 
 

@@ -217,7 +217,7 @@ async def test_deleted_area_is_no_longer_answered(
 
     body = (await slack.command("/whoowns", "search")).json()
 
-    assert body["text"] == "No owner found for search"
+    assert body["text"] == "I couldn't find an owner for *search*. Know who owns it? Add it."
     assert "<@U0ALICE>" not in block_text(body["blocks"])
 
 

@@ -205,6 +205,18 @@ def may_answer_for_area(actor: Actor, area: AreaLike) -> Verdict:
     )
 
 
+def may_claim_area(actor: Actor, area: AreaLike) -> Verdict:
+    """Claim an area nobody answers for (its owner handed it back or left): as handing it over."""
+    verdict = may_answer_for_area(actor, area)
+    if verdict.allowed:
+        return verdict
+    backups = [user_mention(b) for b in dict.fromkeys(area.backups or ()) if b != area.owner]
+    roles = [f"{'its backup' if len(backups) == 1 else 'its backups'} {and_list(backups)}"] if backups else []
+    return Verdict(
+        allowed=False, refusal=f"Only {and_list([*roles, ADMINS])} can claim *{escape_mrkdwn(area.name)}*."
+    )
+
+
 def may_move_theme(
     actor: Actor, theme_name: str, area: AreaLike | None, *, doing: str = "ship, merge or decline"
 ) -> Verdict:

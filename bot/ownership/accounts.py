@@ -10,6 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.settings import Settings
+from bot.ownership.announcements import announce_owner_gone
 from models import Area, OwnerStatus
 
 SLACK_USER_GONE = {"user_not_found", "users_not_found", "account_inactive"}
@@ -23,24 +25,39 @@ class Accounts:
     deactivated: frozenset[str]
 
 
-async def sync_owner_accounts(*, session: AsyncSession, team_id: str, accounts: Accounts) -> tuple[int, int]:
-    """Flag areas of deactivated owners, and un-flag those whose owner was reactivated.
+async def sync_owner_accounts(
+    *, session: AsyncSession, settings: Settings, team_id: str, accounts: Accounts
+) -> tuple[int, int]:
+    """Flag areas of deactivated owners (announcing each once), and un-flag those whose owner was
+    reactivated.
 
     Returns (flagged, restored). A restored owner is asked to confirm again when next due.
     """
     flagged = restored = 0
     if accounts.deactivated:
-        result = await session.execute(
-            update(Area)
-            .where(
-                Area.team_id == team_id,
-                Area.owner.in_(sorted(accounts.deactivated)),
-                Area.owner_status.in_([OwnerStatus.ACTIVE, OwnerStatus.UNCONFIRMED]),
+        gone = (
+            await session.scalars(
+                select(Area)
+                .where(
+                    Area.team_id == team_id,
+                    Area.owner.in_(sorted(accounts.deactivated)),
+                    Area.owner_status.in_([OwnerStatus.ACTIVE, OwnerStatus.UNCONFIRMED]),
+                )
+                .with_for_update()
             )
-            .values(owner_status=OwnerStatus.DEACTIVATED, confirm_requested_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        flagged = int(getattr(result, "rowcount", 0) or 0)
+        ).all()
+        for area in gone:
+            area.owner_status = OwnerStatus.DEACTIVATED
+            area.confirm_requested_at = None
+            await announce_owner_gone(
+                session=session,
+                settings=settings,
+                area=area,
+                owner=str(area.owner),
+                status=OwnerStatus.DEACTIVATED,
+            )
+        flagged = len(gone)
+        await session.flush()
     back = await session.scalars(
         select(Area.owner)
         .distinct()

@@ -53,6 +53,21 @@ async def announce_owner_change(
     )
 
 
+async def announce_owner_gone(
+    *, session: AsyncSession, settings: Settings, area: Area, owner: str, status: str
+) -> bool:
+    """Queue "X needs an owner" for an owner whose account is deactivated or gone: once per owner."""
+    if not settings.ownership_channel:
+        return False
+    return await enqueue(
+        session=session,
+        team_id=area.team_id,
+        kind=NEEDS_OWNER_KIND,
+        key=f"{area.team_id}:{area.id}:{owner}:gone",
+        payload={"area_id": area.id, "name": area.name, "slug": area.slug, "owner": owner, "reason": status},
+    )
+
+
 async def announce_bulk_import(
     *,
     session: AsyncSession,

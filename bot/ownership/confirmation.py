@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import Conflict, NotFound
 from bot.core.settings import Settings
 from bot.core.text import escape_mrkdwn, user_mention
-from bot.ownership.announcements import NEEDS_OWNER_KIND, announce_owner_change
+from bot.ownership.announcements import NEEDS_OWNER_KIND, announce_owner_change, announce_owner_gone
 from bot.ownership.areas import OwnerChange, mark_confirmed, update_area
 from bot.ownership.schema import AreaPatch
 from bot.scheduler.jobs import enqueue
@@ -28,6 +28,8 @@ REMIND_KIND = "ownership.remind"
 UNANSWERED_KIND = "ownership.unanswered"
 NEW_OWNER_KIND = "ownership.new_owner"
 
+# A check's question not sent by then (the scheduler was down) gives way to the next check's.
+QUESTION_LIFETIME = timedelta(days=1)
 # How long an owner has to answer before the one reminder, and again before being flagged.
 REMIND_AFTER = timedelta(days=3)
 # Owners nobody should ask again: their account is gone, or they said the area is not theirs.
@@ -64,10 +66,6 @@ def needs_asking(area: Area, now: datetime) -> bool:
     return period is not None and (area.confirm_requested_at is None or area.confirm_requested_at < period)
 
 
-def confirm_key(area: Area, period: datetime) -> str:
-    return f"{area.team_id}:{area.id}:{period:%Y%m%dT%H%M%S}"
-
-
 def _confirmed_before(session: AsyncSession, now: datetime) -> ColumnElement[bool]:
     """SQL: last confirmation at least `confirm_every_days` before `now` (per row)."""
     moment = bindparam("confirm_now", now, type_=UTCDateTime())
@@ -86,20 +84,26 @@ async def areas_to_ask(*, session: AsyncSession, now: datetime) -> list[Area]:
     return [area for area in (await session.scalars(query)).all() if needs_asking(area, now)]
 
 
-async def enqueue_confirmation(*, session: AsyncSession, area: Area, now: datetime) -> bool:
-    """Queue the "Still yours?" DM for this area's current period; once per period, however often."""
-    period = confirmation_period(area, now)
-    if period is None or area.owner is None:
+def question_key(*, team_id: str, owner: str, now: datetime) -> str:
+    """One "Still yours?" DM per owner per day's check, however often the planner runs."""
+    return f"{team_id}:{owner}:{now:%Y%m%d}"
+
+
+async def enqueue_confirmation(
+    *, session: AsyncSession, team_id: str, owner: str, areas: list[Area], now: datetime
+) -> bool:
+    """Queue one "Still yours?" DM asking `owner` about all their due `areas`; once per check."""
+    if not areas:
         return False
     return await enqueue(
         session=session,
-        team_id=area.team_id,
+        team_id=team_id,
         kind=CONFIRM_KIND,
-        key=confirm_key(area, period),
+        key=question_key(team_id=team_id, owner=owner, now=now),
         run_at=now,
-        # Past the period's end the next period's question supersedes this one.
-        expires_at=period + timedelta(days=area.confirm_every_days),
-        payload={"area_id": area.id, "owner": area.owner, "period": period.isoformat()},
+        # Areas due later than this are asked at the next check.
+        expires_at=now + QUESTION_LIFETIME,
+        payload={"owner": owner, "area_ids": [area.id for area in areas]},
     )
 
 
@@ -239,6 +243,44 @@ async def hand_over(
     return change
 
 
+# Owners who no longer answer for their area, so that someone else may claim it.
+GONE = (OwnerStatus.DISOWNED, OwnerStatus.DEACTIVATED, OwnerStatus.MISSING)
+
+
+async def claim(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    team_id: str,
+    area_id: int,
+    expected_owner: str | None,
+    new_owner: str,
+) -> OwnerChange:
+    """ "Claim it": `new_owner` takes an area nobody answers for, and the change is announced."""
+    area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=expected_owner)
+    if area is None or (area.owner is not None and area.owner_status not in GONE):
+        current = area or await get_area(session=session, team_id=team_id, area_id=area_id)
+        if current.owner == new_owner and current.owner_status not in GONE:
+            return OwnerChange(area=current, previous_owner=new_owner)
+        raise Conflict(
+            f"*{escape_mrkdwn(current.name)}* is owned by {user_mention(current.owner)} now, "
+            "so there is nothing to claim."
+        )
+    change = await update_area(
+        session=session, team_id=team_id, slug=area.slug, patch=AreaPatch(owner=new_owner)
+    )
+    # Taking back an area one handed back changes no owner, but it is confirmed all the same.
+    mark_confirmed(change.area)
+    await announce_owner_change(
+        session=session,
+        settings=settings,
+        area=change.area,
+        previous_owner=change.previous_owner,
+        by=new_owner,
+    )
+    return change
+
+
 async def _locked(*, session: AsyncSession, team_id: str, area_id: int, owner: str) -> Area:
     area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=owner)
     if area is not None:
@@ -254,21 +296,13 @@ async def _locked(*, session: AsyncSession, team_id: str, area_id: int, owner: s
 
 
 async def record_request(
-    *, session: AsyncSession, team_id: str, area_id: int, owner: str, now: datetime, key: str
+    *, session: AsyncSession, team_id: str, area_id: int, owner: str, now: datetime
 ) -> bool:
-    """The owner was DM'd: remember when, and queue the one reminder."""
+    """The owner was DM'd about the area: remember when (its reminder is queued by the caller)."""
     area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=owner)
     if area is None:
         return False
     area.confirm_requested_at = now
-    await enqueue(
-        session=session,
-        team_id=team_id,
-        kind=REMIND_KIND,
-        key=key,
-        run_at=now + REMIND_AFTER,
-        payload={"area_id": area_id, "owner": owner, "requested_at": now.isoformat()},
-    )
     return True
 
 
@@ -284,11 +318,19 @@ def still_unanswered(area: Area | None, owner: str, requested_at: datetime) -> b
 
 
 async def flag_owner(
-    *, session: AsyncSession, team_id: str, area_id: int, owner: str, status: OwnerStatus
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    team_id: str,
+    area_id: int,
+    owner: str,
+    status: OwnerStatus,
 ) -> bool:
-    """Set the owner's status on the area, if `owner` still owns it."""
+    """Set the owner's status on the area, if `owner` still owns it; a gone owner is announced once."""
     area = await lock_area_owned_by(session=session, team_id=team_id, area_id=area_id, owner=owner)
     if area is None or area.owner_status == status:
         return False
     area.owner_status = status
+    if status in (OwnerStatus.DEACTIVATED, OwnerStatus.MISSING):
+        await announce_owner_gone(session=session, settings=settings, area=area, owner=owner, status=status)
     return True

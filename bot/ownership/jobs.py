@@ -35,6 +35,7 @@ from bot.ownership.confirmation import (
     still_unanswered,
 )
 from bot.ownership.views.freshness import (
+    AREAS_PER_QUESTION,
     confirm_request,
     confirm_request_text,
     needs_owner_text,
@@ -116,89 +117,128 @@ async def announce_import(ctx: JobContext) -> dict[str, Any]:
 @planner("ownership.confirm")
 async def plan_confirmations(runtime: Runtime, now: datetime) -> None:
     async with unit_of_work(runtime.session_factory) as session:
-        for area in await areas_to_ask(session=session, now=now):
-            await enqueue_confirmation(session=session, area=area, now=now)
+        due = await areas_to_ask(session=session, now=now)
+        owners: dict[tuple[str, str], list[Area]] = {}
+        for area in due:
+            if area.owner is not None:
+                owners.setdefault((area.team_id, area.owner), []).append(area)
+        for (team_id, owner), areas in owners.items():
+            areas.sort(key=lambda area: (area.name.lower(), area.id))
+            await enqueue_confirmation(session=session, team_id=team_id, owner=owner, areas=areas, now=now)
 
 
 @dataclass(frozen=True)
 class _Question:
     team_id: str
-    area_id: int
     owner: str
+    area_ids: tuple[int, ...]
 
     @classmethod
     def of(cls, ctx: JobContext) -> _Question:
-        return cls(ctx.job.team_id, int(ctx.job.payload["area_id"]), str(ctx.job.payload["owner"]))
+        payload = ctx.job.payload
+        # Questions queued before they were grouped per owner name one area.
+        ids = payload.get("area_ids") or [payload["area_id"]]
+        return cls(ctx.job.team_id, str(payload["owner"]), tuple(int(i) for i in ids))
 
 
-async def _load(ctx: JobContext, question: _Question) -> Area | None:
+async def _load(ctx: JobContext, question: _Question) -> list[Area]:
+    """The question's areas still owned by its owner, in the order they were listed."""
     async with unit_of_work(ctx.session_factory) as session:
-        return await find_area(session=session, team_id=question.team_id, area_id=question.area_id)
+        areas = [
+            await find_area(session=session, team_id=question.team_id, area_id=area_id)
+            for area_id in question.area_ids
+        ]
+    return [area for area in areas if area is not None and area.owner == question.owner]
 
 
-async def _owner_gone(ctx: JobContext, question: _Question) -> OwnerStatus | None:
-    """Flag the area when its owner's account is deactivated or missing; no DM is sent then."""
+async def _owner_gone(ctx: JobContext, question: _Question, areas: list[Area]) -> OwnerStatus | None:
+    """Flag the areas when their owner's account is deactivated or missing; no DM is sent then."""
     status = await account_status(await ctx.client(), question.owner)
     if status == OwnerStatus.ACTIVE:
         return None
     async with unit_of_work(ctx.session_factory) as session:
-        await flag_owner(
-            session=session,
-            team_id=question.team_id,
-            area_id=question.area_id,
-            owner=question.owner,
-            status=status,
-        )
+        for area in areas:
+            await flag_owner(
+                session=session,
+                settings=ctx.settings,
+                team_id=question.team_id,
+                area_id=area.id,
+                owner=question.owner,
+                status=status,
+            )
     return status
 
 
-async def _dm_question(ctx: JobContext, question: _Question, area: Area, *, reminder: bool) -> dict[str, Any]:
-    """Ask the owner "Still yours?" in a DM, once however often the job is retried."""
+async def _dm_question(
+    ctx: JobContext, question: _Question, areas: list[Area], *, reminder: bool
+) -> dict[str, Any]:
+    """Ask the owner "Still yours?" about `areas` in one DM, once however often the job is retried."""
     return await post_once(
         await ctx.client(),
         channel=question.owner,
         key=f"job:{ctx.job.id}",
-        text=confirm_request_text(area, reminder=reminder),
-        blocks=as_dicts(confirm_request(area, reminder=reminder)),
+        text=confirm_request_text(areas, reminder=reminder),
+        blocks=as_dicts(confirm_request(areas, reminder=reminder)),
         maybe_posted=ctx.job.attempts > 1,
     )
+
+
+def _follow_up(question: _Question, areas: list[Area], requested_at: datetime) -> dict[str, Any]:
+    return {
+        "owner": question.owner,
+        "area_ids": [area.id for area in areas],
+        "requested_at": requested_at.isoformat(),
+    }
 
 
 @job_handler(CONFIRM_KIND)
 async def ask_owner(ctx: JobContext) -> dict[str, Any]:
     question = _Question.of(ctx)
-    area = await _load(ctx, question)
-    if area is None or area.owner != question.owner:
-        raise SkipJob("the area was deleted or changed hands")
-    if not needs_asking(area, ctx.now):
+    owned = await _load(ctx, question)
+    if not owned:
+        raise SkipJob("the areas were deleted or changed hands")
+    areas = [area for area in owned if needs_asking(area, ctx.now)][:AREAS_PER_QUESTION]
+    if not areas:
         raise SkipJob("the owner already answered or was already asked this period")
-    gone = await _owner_gone(ctx, question)
+    gone = await _owner_gone(ctx, question, areas)
     if gone is not None:
         return {"owner_status": gone}
-    posted = await _dm_question(ctx, question, area, reminder=False)
+    posted = await _dm_question(ctx, question, areas, reminder=False)
     async with unit_of_work(ctx.session_factory) as session:
-        await record_request(
-            session=session,
-            team_id=question.team_id,
-            area_id=question.area_id,
-            owner=question.owner,
-            now=ctx.now,
-            key=ctx.job.dedupe_key,
-        )
+        asked = [
+            area
+            for area in areas
+            if await record_request(
+                session=session, team_id=question.team_id, area_id=area.id, owner=question.owner, now=ctx.now
+            )
+        ]
+        if asked:
+            await enqueue(
+                session=session,
+                team_id=question.team_id,
+                kind=REMIND_KIND,
+                key=ctx.job.dedupe_key,
+                run_at=ctx.now + REMIND_AFTER,
+                payload=_follow_up(question, asked, ctx.now),
+            )
     return posted
+
+
+def _unanswered(areas: list[Area], question: _Question, requested_at: datetime) -> list[Area]:
+    return [area for area in areas if still_unanswered(area, question.owner, requested_at)]
 
 
 @job_handler(REMIND_KIND)
 async def remind_owner(ctx: JobContext) -> dict[str, Any]:
     question = _Question.of(ctx)
     requested_at = datetime.fromisoformat(ctx.job.payload["requested_at"])
-    area = await _load(ctx, question)
-    if area is None or not still_unanswered(area, question.owner, requested_at):
+    areas = _unanswered(await _load(ctx, question), question, requested_at)
+    if not areas:
         raise SkipJob("the owner answered, or the question was superseded")
-    gone = await _owner_gone(ctx, question)
+    gone = await _owner_gone(ctx, question, areas)
     if gone is not None:
         return {"owner_status": gone}
-    posted = await _dm_question(ctx, question, area, reminder=True)
+    posted = await _dm_question(ctx, question, areas, reminder=True)
     async with unit_of_work(ctx.session_factory) as session:
         await enqueue(
             session=session,
@@ -206,7 +246,7 @@ async def remind_owner(ctx: JobContext) -> dict[str, Any]:
             kind=UNANSWERED_KIND,
             key=ctx.job.dedupe_key,
             run_at=ctx.now + REMIND_AFTER,
-            payload=dict(ctx.job.payload),
+            payload=_follow_up(question, areas, requested_at),
         )
     return posted
 
@@ -215,14 +255,18 @@ async def remind_owner(ctx: JobContext) -> dict[str, Any]:
 async def flag_unanswered(ctx: JobContext) -> dict[str, Any]:
     question = _Question.of(ctx)
     requested_at = datetime.fromisoformat(ctx.job.payload["requested_at"])
+    flagged = 0
     async with unit_of_work(ctx.session_factory) as session:
-        area = await lock_area_owned_by(
-            session=session, team_id=question.team_id, area_id=question.area_id, owner=question.owner
-        )
-        if area is None or not still_unanswered(area, question.owner, requested_at):
-            raise SkipJob("the owner answered, or the question was superseded")
-        area.owner_status = OwnerStatus.UNCONFIRMED
-    return {"owner_status": OwnerStatus.UNCONFIRMED}
+        for area_id in question.area_ids:
+            area = await lock_area_owned_by(
+                session=session, team_id=question.team_id, area_id=area_id, owner=question.owner
+            )
+            if area is not None and still_unanswered(area, question.owner, requested_at):
+                area.owner_status = OwnerStatus.UNCONFIRMED
+                flagged += 1
+    if not flagged:
+        raise SkipJob("the owner answered, or the question was superseded")
+    return {"owner_status": OwnerStatus.UNCONFIRMED, "flagged": flagged}
 
 
 # ---- after an answer ----------------------------------------------------------------------
@@ -253,6 +297,7 @@ async def announce_needs_owner(ctx: JobContext) -> dict[str, Any]:
         slug=str(payload["slug"]),
         owner=str(payload["owner"]),
         by=payload.get("by"),
+        reason=str(payload.get("reason") or OwnerStatus.DISOWNED),
     )
     return await tell_ownership_channel(ctx, text)
 
@@ -306,7 +351,7 @@ async def post_stale_report(ctx: JobContext) -> dict[str, Any]:
     accounts = await workspace_accounts(client)
     async with unit_of_work(ctx.session_factory) as session:
         flagged, restored = await sync_owner_accounts(
-            session=session, team_id=ctx.job.team_id, accounts=accounts
+            session=session, settings=ctx.settings, team_id=ctx.job.team_id, accounts=accounts
         )
         listing = await stale_listing(session=session, team_id=ctx.job.team_id)
     if listing.total == 0:

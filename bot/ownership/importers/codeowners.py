@@ -1,10 +1,12 @@
 """CODEOWNERS (GitHub and GitLab): every pattern line becomes an area named after its path.
 
-The slug comes from the path (`/apps/billing/` → `apps-billing`, `*` → `all-files`), the name is the
-pattern as written. Owners are `@user`, `@org/team` or email addresses; the first is the area's
-owner, the rest its backups. A pattern listed twice keeps its last line, as GitHub does; different
-patterns that slugify alike get `-2`, `-3`. GitLab `[Section] @owners` headers give their owners to
-the section's lines that name none. New areas are of kind `service`.
+The slug comes from the path (`/apps/billing/` → `apps-billing`, `*` → `all-files`); the name says
+the path in words with the pattern after it (`src/checkout` → "Checkout (src/checkout)", `*.tf` →
+"Terraform files (*.tf)"), and the pattern as written is kept as an alias. Owners are `@user`,
+`@org/team` or email addresses; the first is the area's owner, the rest its backups. A pattern
+listed twice keeps its last line, as GitHub does; different patterns that slugify alike get `-2`,
+`-3`. GitLab `[Section] @owners` headers give their owners to the section's lines that name none.
+New areas are of kind `service`.
 """
 
 from __future__ import annotations
@@ -61,9 +63,65 @@ def slug_for(pattern: str) -> str:
     return slugify(stripped)
 
 
-def _alias(pattern: str) -> list[str]:
-    last = [part for part in re.split(r"[/*]+", pattern) if part and re.search(r"[A-Za-z0-9]", part)]
-    return [last[-1]] if last and last[-1] != pattern else []
+# What a file extension's files are called, for patterns such as `*.tf`; others read `XYZ files`.
+EXTENSION_NAMES = {
+    "tf": "Terraform",
+    "tfvars": "Terraform variables",
+    "py": "Python",
+    "js": "JavaScript",
+    "jsx": "JavaScript",
+    "ts": "TypeScript",
+    "tsx": "TypeScript",
+    "go": "Go",
+    "rb": "Ruby",
+    "rs": "Rust",
+    "java": "Java",
+    "kt": "Kotlin",
+    "swift": "Swift",
+    "cs": "C#",
+    "md": "Markdown",
+    "sql": "SQL",
+    "sh": "Shell",
+    "yml": "YAML",
+    "yaml": "YAML",
+    "json": "JSON",
+    "proto": "Protobuf",
+    "css": "CSS",
+    "scss": "Sass",
+    "html": "HTML",
+}
+_EXTENSION = re.compile(r"^\*+\.([A-Za-z0-9]+)$")
+NAME_LENGTH = 200
+
+
+def _words(segment: str) -> str:
+    """`payments_api` → `Payments api`; a file name (`README.md`) stays as it is."""
+    if "." in segment.strip("."):
+        return segment
+    text = re.sub(r"[-_\s]+", " ", segment).strip()
+    return text[:1].upper() + text[1:]
+
+
+def name_for(pattern: str) -> str:
+    """The area's name: the path in words, then the pattern (`src/checkout` → `Checkout (src/checkout)`)."""
+    segments = [part for part in pattern.strip("/").split("/") if re.search(r"[A-Za-z0-9]", part)]
+    if not segments:
+        words = "All files"
+    else:
+        extension = _EXTENSION.match(segments[-1])
+        places = [part for part in segments if not _EXTENSION.match(part)]
+        place = _words(re.sub(r"\*+", "", places[-1]).strip(".")) if places else ""
+        if len(place) <= 3 and len(places) >= 2:
+            # `docs/api` reads better as "Docs api" than as "Api".
+            place = f"{_words(places[-2])} {place.lower()}".strip()
+        if extension:
+            kind = EXTENSION_NAMES.get(extension[1].lower(), extension[1].upper())
+            words = f"{kind} files in {place}" if place else f"{kind} files"
+        else:
+            words = place
+    if not words or words == pattern:
+        return pattern[:NAME_LENGTH]
+    return f"{words} ({pattern})"[:NAME_LENGTH]
 
 
 def parse(text: str) -> ParsedDirectory:
@@ -107,7 +165,7 @@ def _not_an_owner(token: str) -> str:
 
 
 def _area(pattern: str, owners: list[str], number: int) -> tuple[ParsedArea | None, list[Problem]]:
-    area, problems = validate_area({"name": pattern}, locate=lambda _loc: number)
+    area, problems = validate_area({"name": name_for(pattern)}, locate=lambda _loc: number)
     if area is None:
         return None, problems
     refs = [owner_ref(token, number) for token in dict.fromkeys(owners)]
@@ -119,7 +177,7 @@ def _area(pattern: str, owners: list[str], number: int) -> tuple[ParsedArea | No
             create_defaults={
                 "kind": AreaKind.SERVICE.value,
                 "description": f"Code owners of `{pattern}`.",
-                "aliases": _alias(pattern),
+                "aliases": [pattern],
             },
             owner_ref=refs[0] if refs else None,
             backup_refs=refs[1:],

@@ -16,13 +16,16 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.text import escape_mrkdwn, plural, plural_noun, user_mention
+from bot.core.text import and_list, escape_mrkdwn, plural, plural_noun, user_mention
 from bot.slack.blocks import context, plain, section, slack_date
 from models import Area, OwnerStatus
 
 
 class OwnershipId(StrEnum):
     CONFIRM = "ownership_confirm"
+    CONFIRM_ALL = "ownership_confirm_all"
+    # Followed by ":<area id>": one per area in a "Still yours?" DM, answered or not.
+    ANSWERED_BLOCK = "ownership_answered"
     HAND_OVER = "ownership_hand_over"
     NOT_ME = "ownership_not_me"
     ACTIONS_BLOCK = "ownership_answer"
@@ -39,6 +42,8 @@ class HandOverMetadata(BaseModel):
     owner: str | None
     response_url: str | None = None
     from_home: bool = False
+    # The areas of the "Still yours?" DM it was opened from, to show their answers once done.
+    dm_area_ids: list[int] = []
 
 
 STATUS_NOTES: dict[str, str] = {
@@ -54,6 +59,9 @@ REPORT_HEADINGS: dict[str, str] = {
     OwnerStatus.DISOWNED: ":raising_hand: Owner says it isn't theirs",
 }
 REPORT_LINES_PER_GROUP = 15
+# Areas listed in one "Still yours?" DM (two blocks each, within Slack's 50 per message); the rest
+# are asked at the next check.
+AREAS_PER_QUESTION = 20
 
 
 def _area_facts(area: Area) -> str:
@@ -65,7 +73,7 @@ def _area_facts(area: Area) -> str:
 def answer_buttons(area: Area) -> ActionsBlock:
     value = str(area.id)
     return ActionsBlock(
-        block_id=OwnershipId.ACTIONS_BLOCK,
+        block_id=f"{OwnershipId.ACTIONS_BLOCK}:{area.id}",
         elements=[
             ButtonElement(text=plain("Yes"), action_id=OwnershipId.CONFIRM, value=value, style="primary"),
             ButtonElement(text=plain("Hand over to…"), action_id=OwnershipId.HAND_OVER, value=value),
@@ -85,23 +93,93 @@ def answer_buttons(area: Area) -> ActionsBlock:
     )
 
 
-def confirm_request_text(area: Area, *, reminder: bool = False) -> str:
+def confirm_request_text(areas: list[Area], *, reminder: bool = False) -> str:
     prefix = "Reminder: " if reminder else ""
-    return f"{prefix}Still yours? {escape_mrkdwn(area.name)}"
+    return (
+        f"{prefix}Still yours? {and_list([escape_mrkdwn(a.name) for a in areas], limit=AREAS_PER_QUESTION)}"
+    )
 
 
-def confirm_request(area: Area, *, reminder: bool = False) -> list[Block]:
-    """The DM asking the owner to re-confirm."""
-    intro = (
+def _intro(reminder: bool) -> str:
+    return (
         ":wave: Reminder: I haven't heard back yet."
         if reminder
         else ":wave: Time for a quick ownership check."
     )
-    return [
-        section(f"{intro}\nStill yours? *{escape_mrkdwn(area.name)}*"),
-        context(_area_facts(area)),
-        answer_buttons(area),
+
+
+def confirm_request(areas: list[Area], *, reminder: bool = False) -> list[Block]:
+    """The DM asking an owner to re-confirm their due areas: one answer per area, or "Yes to all"."""
+    if len(areas) == 1:
+        (area,) = areas
+        return [
+            section(f"{_intro(reminder)}\nStill yours? *{escape_mrkdwn(area.name)}*"),
+            context(_area_facts(area)),
+            answer_buttons(area),
+        ]
+    return check_progress(areas, owner=None, reminder=reminder)
+
+
+def check_progress(areas: list[Area], *, owner: str | None, reminder: bool = False) -> list[Block]:
+    """A "Still yours?" DM over several areas as it stands: unanswered areas keep their buttons,
+    answered ones say how (`owner`: who was asked; None when nothing is answered yet)."""
+    blocks: list[Block] = [
+        section(f"{_intro(reminder)}\nStill yours? These {len(areas)} areas are due for a check:")
     ]
+    open_ids = []
+    for area in areas:
+        outcome = None if owner is None else answered_line(area, owner=owner)
+        if outcome is None:
+            open_ids.append(area.id)
+            blocks.append(section(f"*{escape_mrkdwn(area.name)}*\n{_area_facts(area)}"))
+            blocks.append(answer_buttons(area))
+        else:
+            blocks.append(context(outcome))
+            blocks[-1].block_id = f"{OwnershipId.ANSWERED_BLOCK}:{area.id}"
+    if len(open_ids) > 1:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=plain("Yes to all"),
+                        action_id=OwnershipId.CONFIRM_ALL,
+                        value=",".join(str(i) for i in open_ids),
+                        style="primary",
+                    )
+                ]
+            )
+        )
+    return blocks
+
+
+def answered_line(area: Area, *, owner: str) -> str | None:
+    """How `owner`'s question about `area` was answered, or None while it is open."""
+    name = escape_mrkdwn(area.name)
+    if area.owner != owner:
+        return f":handshake: *{name}* is now owned by {user_mention(area.owner)}."
+    if area.owner_status == OwnerStatus.DISOWNED:
+        return f":raising_hand: *{name}* is flagged as needing an owner."
+    if area.owner_status == OwnerStatus.ACTIVE and area.confirm_requested_at is None:
+        return f":white_check_mark: *{name}* confirmed {slack_date(area.last_confirmed_at)}."
+    return None
+
+
+def confirmed_all_reply(confirmed: list[Area], *, already: list[Area], refused: list[Area]) -> str:
+    """The answer to "Yes to all": what it confirmed, what was confirmed before, what it could not."""
+
+    def names(areas: list[Area]) -> str:
+        return and_list([f"*{escape_mrkdwn(a.name)}*" for a in areas], limit=AREAS_PER_QUESTION)
+
+    parts = []
+    if confirmed:
+        parts.append(f":white_check_mark: You confirmed {names(confirmed)}. Thanks!")
+    if already:
+        parts.append(f"{names(already)} {'was' if len(already) == 1 else 'were'} already confirmed.")
+    if refused:
+        parts.append(f"You can't answer for {names(refused)}: only its owner, its backups and admins can.")
+    if not confirmed and not refused:
+        parts.append("Nothing more to do.")
+    return " ".join(parts)
 
 
 def confirmed_reply(area: Area, *, by: str, changed: bool) -> str:
@@ -131,11 +209,19 @@ def handed_over_reply(area: Area, *, new_owner: str) -> str:
     return f":handshake: *{escape_mrkdwn(area.name)}* is now owned by {user_mention(new_owner)}. Thanks!"
 
 
-def needs_owner_text(*, name: str, slug: str, owner: str, by: str | None) -> str:
-    actor = f" ({user_mention(by)} answered for them)" if by and by != owner else ""
+def needs_owner_text(
+    *, name: str, slug: str, owner: str, by: str | None, reason: str = OwnerStatus.DISOWNED
+) -> str:
+    if reason == OwnerStatus.DEACTIVATED:
+        why = f"{user_mention(owner)}'s Slack account is deactivated"
+    elif reason == OwnerStatus.MISSING:
+        why = f"{user_mention(owner)} is no longer in this Slack workspace"
+    else:
+        actor = f" ({user_mention(by)} answered for them)" if by and by != owner else ""
+        why = f"{user_mention(owner)} says it isn't theirs{actor}"
     return (
-        f":sos: *{escape_mrkdwn(name)}* needs an owner: {user_mention(owner)} says it isn't theirs{actor}. "
-        f"Know who owns it? Update `{slug}` in the directory."
+        f":sos: *{escape_mrkdwn(name)}* needs an owner: {why}. "
+        f"Know who owns it? Claim it from `/whoowns {slug}`, or update `{slug}` in the directory."
     )
 
 

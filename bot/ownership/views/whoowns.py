@@ -12,20 +12,23 @@ from slack_sdk.models.blocks import (
     ChannelSelectElement,
     DividerBlock,
     InputBlock,
+    Option,
+    StaticSelectElement,
     UserMultiSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
-from bot.core.text import channel_mention, escape_mrkdwn, strip_broadcasts, user_mention
+from bot.core.text import and_list, channel_mention, escape_mrkdwn, strip_broadcasts, user_mention
 from bot.slack.blocks import context, plain, section, slack_date, text_input
-from models import Area, OwnerStatus
+from models import Area, AreaKind, OwnerStatus
 
 
 class WhoOwnsId(StrEnum):
     SHARE = "whoowns_share"
     PICK = "whoowns_pick"
     ADD = "whoowns_add"
+    CLAIM = "whoowns_claim"
     AREA_MODAL = "area_create"
     NAME_BLOCK = "area_name"
     NAME = "name"
@@ -37,6 +40,8 @@ class WhoOwnsId(StrEnum):
     BACKUPS = "backups"
     CHANNEL_BLOCK = "area_channel"
     CHANNEL = "channel"
+    KIND_BLOCK = "area_kind"
+    KIND = "kind"
     DESCRIPTION_BLOCK = "area_description"
     DESCRIPTION = "description"
     ALIASES_BLOCK = "area_aliases"
@@ -50,10 +55,17 @@ USAGE = (
 )
 
 
+# Owners who no longer answer for their area: it is shown as having no owner, with a Claim button.
+GONE_STATUSES = (OwnerStatus.DISOWNED, OwnerStatus.DEACTIVATED, OwnerStatus.MISSING)
+
+
+def has_no_owner(area: Area) -> bool:
+    """Nobody answers for the area: no owner, or one who handed it back or left Slack."""
+    return area.owner is None or area.owner_status in GONE_STATUSES
+
+
 def _status_note(area: Area) -> str:
-    if area.owner_status == OwnerStatus.DEACTIVATED:
-        return " :warning: _owner's account is deactivated_"
-    if area.owner_status in (OwnerStatus.UNCONFIRMED, OwnerStatus.DISOWNED):
+    if area.owner_status == OwnerStatus.UNCONFIRMED:
         return " :warning: _ownership unconfirmed_"
     return ""
 
@@ -75,12 +87,7 @@ def area_card(area: Area, *, shareable: bool = True) -> list[Block]:
     blocks: list[Block] = [section("\n".join(lines))]
     if area.description:
         blocks.append(context(escape_mrkdwn(area.description)))
-    blocks.append(
-        context(
-            f"`{area.slug}` · {area.kind.replace('_', ' ')} · last confirmed "
-            f"{slack_date(area.last_confirmed_at)}"
-        )
-    )
+    blocks.append(context(_facts(area)))
     if shareable:
         blocks.append(
             ActionsBlock(
@@ -93,47 +100,141 @@ def area_card(area: Area, *, shareable: bool = True) -> list[Block]:
 
 
 def area_card_text(area: Area) -> str:
+    if has_no_owner(area):
+        return no_owner_text(area)
     return f"{escape_mrkdwn(area.name)} is owned by {user_mention(area.owner)}"
 
 
-def ambiguous_choices(query: str, areas: list[Area]) -> list[Block]:
-    """Top matches as buttons to pick from."""
+def area_answer(area: Area, *, shareable: bool = True) -> tuple[str, list[Block]]:
+    """The fallback text and blocks answering for one area: its card, or who could claim it."""
+    if has_no_owner(area):
+        return no_owner_text(area), no_owner_card(area, shareable=shareable)
+    return area_card_text(area), area_card(area, shareable=shareable)
+
+
+def _why_no_owner(area: Area) -> str:
+    if area.owner is None:
+        return ""
+    if area.owner_status == OwnerStatus.DISOWNED:
+        # The row's last change is the hand-back: an area nobody owns is not edited in between.
+        return f" ({user_mention(area.owner)} handed it back on {slack_date(area.updated_at)})"
+    if area.owner_status == OwnerStatus.DEACTIVATED:
+        return f" ({user_mention(area.owner)}'s Slack account is deactivated)"
+    return f" ({user_mention(area.owner)} is no longer in this Slack workspace)"
+
+
+def no_owner_text(area: Area) -> str:
+    backups = [user_mention(b) for b in dict.fromkeys(area.backups or ()) if b != area.owner]
+    who = f"backups: {', '.join(backups)}" if backups else "no backups"
+    return f"*{escape_mrkdwn(area.name)}* has no owner right now{_why_no_owner(area)}; {who}."
+
+
+def no_owner_card(area: Area, *, shareable: bool = True) -> list[Block]:
+    """An area nobody answers for: why, its backups, and a button to claim it."""
     buttons = [
-        ButtonElement(
-            text=plain(escape_mrkdwn(area.name)), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug
-        )
-        for area in areas[:3]
+        ButtonElement(text=plain("Claim it"), action_id=WhoOwnsId.CLAIM, value=area.slug, style="primary")
     ]
+    if shareable:
+        buttons.append(
+            ButtonElement(text=plain("Share in channel"), action_id=WhoOwnsId.SHARE, value=area.slug)
+        )
     return [
-        section(f"Several areas match *{escape_mrkdwn(query)}*. Which one did you mean?"),
+        section(no_owner_text(area)),
+        context(_facts(area)),
         ActionsBlock(elements=buttons),
     ]
 
 
-def not_found(query: str, closest: list[Area]) -> list[Block]:
-    """No confident match: the closest names and an "Add it" button."""
+def _facts(area: Area) -> str:
+    return (
+        f"`{area.slug}` · {area.kind.replace('_', ' ')} · last confirmed {slack_date(area.last_confirmed_at)}"
+    )
+
+
+def claimed_reply(area: Area, *, by: str) -> str:
+    return (
+        f":raised_hands: {user_mention(by)} claimed *{escape_mrkdwn(area.name)}* and owns it now. "
+        "People asking `/whoowns` will be pointed to them."
+    )
+
+
+def _pick_button(area: Area) -> ButtonElement:
+    return ButtonElement(
+        text=plain(escape_mrkdwn(area.name)), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug
+    )
+
+
+def _add_button(query: str, label: str) -> ButtonElement:
+    return ButtonElement(
+        text=plain(label),
+        action_id=WhoOwnsId.ADD,
+        # Handed back to prefill the new area's name: no broadcast in it either.
+        value=strip_broadcasts(query)[:2000],
+        style="primary",
+    )
+
+
+def _names(areas: list[Area]) -> str:
+    return and_list([f"*{escape_mrkdwn(a.name)}*" for a in areas], limit=3)
+
+
+def ambiguous_text(query: str, areas: list[Area]) -> str:
+    return f"Several areas match *{escape_mrkdwn(query)}*: {_names(areas[:3])}. Which one did you mean?"
+
+
+def ambiguous_choices(query: str, areas: list[Area]) -> list[Block]:
+    """Top matches (two or three) as buttons to pick from."""
+    return [
+        section(ambiguous_text(query, areas)),
+        ActionsBlock(elements=[_pick_button(area) for area in areas[:3]]),
+    ]
+
+
+def did_you_mean_text(query: str, area: Area) -> str:
+    return (
+        f"Did you mean *{escape_mrkdwn(area.name)}*? If not, add *{escape_mrkdwn(query)}* to the directory."
+    )
+
+
+def did_you_mean(query: str, area: Area) -> list[Block]:
+    """One weak match: offer it, and adding the query as a new area."""
+    label = f'Add "{strip_broadcasts(escape_mrkdwn(query))[:60]}"'
+    return [
+        section(did_you_mean_text(query, area)),
+        ActionsBlock(elements=[_pick_button(area), _add_button(query, label)]),
+    ]
+
+
+def not_found_text(query: str, closest: list[Area]) -> str:
     text = f"I couldn't find an owner for *{escape_mrkdwn(query)}*."
     if closest:
-        names = ", ".join(f"*{escape_mrkdwn(a.name)}* (`{a.slug}`)" for a in closest)
-        text += f"\nClosest names: {names}."
+        text += f" Closest names: {_names(closest[:3])}."
+    return text + " Know who owns it? Add it."
+
+
+def not_found(query: str, closest: list[Area]) -> list[Block]:
+    """Nothing close: the closest names (up to three) as buttons, and an "Add it" button."""
+    buttons = [_pick_button(area) for area in closest[:3]]
     return [
-        section(text),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text=plain("Add it"),
-                    action_id=WhoOwnsId.ADD,
-                    # Handed back to prefill the new area's name: no broadcast in it either.
-                    value=strip_broadcasts(query)[:2000],
-                    style="primary",
-                )
-            ]
-        ),
+        section(not_found_text(query, closest)),
+        ActionsBlock(elements=[*buttons, _add_button(query, "Add it")]),
     ]
 
 
 def usage() -> list[Block]:
     return [section(USAGE)]
+
+
+def kind_label(kind: str) -> str:
+    """`product_area` → `Product area`."""
+    return kind.replace("_", " ").capitalize()
+
+
+def kind_select(initial: str = AreaKind.PRODUCT_AREA) -> StaticSelectElement:
+    """Every kind of area the directory knows, as a single choice."""
+    options = [Option(value=kind.value, label=kind_label(kind.value)) for kind in AreaKind]
+    chosen = next((o for o in options if o.value == initial), options[0])
+    return StaticSelectElement(action_id=WhoOwnsId.KIND, options=options, initial_option=chosen)
 
 
 def area_modal(*, name: str = "", private_metadata: str = "") -> View:
@@ -143,6 +244,11 @@ def area_modal(*, name: str = "", private_metadata: str = "") -> View:
             block_id=WhoOwnsId.NAME_BLOCK,
             label=plain("Name"),
             element=text_input(WhoOwnsId.NAME, initial=name, max_length=200),
+        ),
+        InputBlock(
+            block_id=WhoOwnsId.KIND_BLOCK,
+            label=plain("Kind"),
+            element=kind_select(),
         ),
         InputBlock(
             block_id=WhoOwnsId.OWNER_BLOCK,
