@@ -271,10 +271,11 @@ def api(http: httpx.AsyncClient) -> httpx.AsyncClient:
 
 @pytest.fixture
 def run_jobs(runtime: Runtime) -> Any:
-    """Run one scheduler pass (plan + every due job) and return how many jobs ran."""
+    """Run one scheduler pass (plan + every due job) and return how many jobs ran; `now` looks at a
+    later moment without waiting for it."""
     runner = JobRunner(runtime)
 
-    async def run() -> int:
-        return await runner.tick()
+    async def run(now: datetime | None = None) -> int:
+        return await runner.tick(now)
 
     return run

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+
+from bot.ownership.announcements import ANNOUNCE_WINDOW
+from models.base import utcnow
 
 
 def rendered(blocks: Any) -> str:
@@ -67,3 +71,8 @@ def broadcasts_in(value: Any, path: str = "") -> list[str]:
     if isinstance(value, list | tuple):
         return [hit for i, item in enumerate(value) for hit in broadcasts_in(item, f"{path}[{i}]")]
     return []
+
+
+def after_announce_window() -> datetime:
+    """A moment by which the ownership announcement window open now has ended."""
+    return utcnow() + ANNOUNCE_WINDOW

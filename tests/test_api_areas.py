@@ -20,6 +20,7 @@ from bot.scheduler.jobs import enqueue
 from bot.web import create_app
 from models import Area, Installation, Job
 from models.base import utcnow
+from tests.helpers import after_announce_window
 
 BILLING = {
     "name": "Billing",
@@ -76,11 +77,13 @@ async def test_owner_changes_are_announced_in_ownership_channel(
     await api.post("/api/v1/areas", json=BILLING)
     await api.patch("/api/v1/areas/billing", json={"owner": "U0DAVE"})
     await api.patch("/api/v1/areas/billing", json={"description": "Invoices and dunning"})
-    await run_jobs()
-    posts = emulator.calls_to("chat.postMessage", channel="C0OWNERS")
-    assert len(posts) == 2
-    assert "<@U0BOB>" in posts[0]["text"]
-    assert "moved from <@U0BOB> to <@U0DAVE>" in posts[1]["text"]
+    await run_jobs(after_announce_window())
+    (post,) = emulator.calls_to("chat.postMessage", channel="C0OWNERS")
+    assert post["text"] == (
+        ":arrows_counterclockwise: *2 ownership changes*\n"
+        "• *Billing*: _nobody_ → <@U0BOB>\n"
+        "• *Billing*: <@U0BOB> → <@U0DAVE>"
+    )
 
 
 async def test_duplicate_slug_is_409_and_keeps_the_first(api: httpx.AsyncClient, runtime: Runtime) -> None:

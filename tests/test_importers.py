@@ -16,6 +16,7 @@ from bot.emulator.server import SlackEmulator
 from bot.emulator.state import TEAM_ID
 from bot.ownership import areas as area_service
 from bot.ownership import importers
+from bot.ownership.announcements import ANNOUNCE_WINDOW
 from bot.ownership.importers import ImportFileError, ImportFormat
 from bot.ownership.importers.owners import NOT_IN_MAP, NOT_IN_SLACK
 from bot.ownership.schema import AreaPatch
@@ -26,6 +27,7 @@ from bot.ownership.sync import (
     import_directory,
 )
 from models import Area, DirectoryVersion, Job
+from tests.helpers import after_announce_window
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEAM = TEAM_ID
@@ -164,13 +166,13 @@ async def test_changed_owner_updates_one_area_and_is_announced(
     runtime: Runtime, emulator: SlackEmulator, run_jobs: Any
 ) -> None:
     await run_import(runtime, fixture("directory.yaml"))
-    await run_jobs()
-    assert len(channel_texts(emulator, "C0OWNERS")) == 3
+    await run_jobs(after_announce_window())
+    assert len(channel_texts(emulator, "C0OWNERS")) == 1
     rows_before, version_before, _ = await snapshot(runtime)
     changed = fixture("directory.yaml").replace("owner: U0BOB", "owner: U0DAVE")
 
     result = await run_import(runtime, changed)
-    await run_jobs()
+    await run_jobs(after_announce_window() + ANNOUNCE_WINDOW)
 
     assert (result.updated, sorted(result.unchanged)) == (["billing"], ["bulk-export", "release-process"])
     rows_after, version_after, _ = await snapshot(runtime)
@@ -181,7 +183,7 @@ async def test_changed_owner_updates_one_area_and_is_announced(
     assert after["billing"]["updated_at"] > before["billing"]["updated_at"]
     assert after["bulk-export"] == before["bulk-export"]
     announcements = channel_texts(emulator, "C0OWNERS")
-    assert len(announcements) == 4
+    assert len(announcements) == 2
     assert "*Billing* moved from <@U0BOB> to <@U0DAVE>" in announcements[-1]
 
 
@@ -193,7 +195,7 @@ async def test_bulk_import_announces_one_summary_not_each_new_area_but_owner_cha
 
     seeded = await run_import(runtime, bulk)
     changed = await run_import(runtime, bulk.replace("Area 7\n    owner: U0BOB", "Area 7\n    owner: U0DAVE"))
-    await run_jobs()
+    await run_jobs(after_announce_window())
 
     assert (len(seeded.created), seeded.announced, seeded.unannounced_new) == (count, 0, count)
     assert (changed.updated, changed.announced) == (["area-7"], 1)

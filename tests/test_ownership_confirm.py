@@ -30,6 +30,7 @@ from bot.ownership.schema import AreaIn
 from bot.scheduler.runner import JobRunner, backoff
 from models import Area, Job, JobStatus, OwnerStatus
 from models.base import utcnow
+from tests.helpers import after_announce_window
 
 TEAM = "T0SWITCH"
 LONG_AGO = timedelta(days=100)
@@ -318,7 +319,7 @@ async def test_hand_over_moves_ownership_announces_it_and_dms_the_new_owner(
     (updated,) = await emulator.wait_for("response_url")
     assert updated["replace_original"] is True and "now owned by <@U0CAROL>" in updated["text"]
 
-    await runner.tick()
+    await runner.tick(after_announce_window())
     (announcement,) = emulator.calls_to("chat.postMessage", channel="C0OWNERS")
     assert "*Billing* moved from <@U0BOB> to <@U0CAROL>" in announcement["text"]
     (welcome,) = dms_to(emulator, "U0CAROL")

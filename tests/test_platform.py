@@ -23,6 +23,7 @@ from bot.emulator.server import SlackEmulator
 from bot.emulator.state import BOT_TOKEN
 from bot.web import create_app
 from models import SlackDelivery
+from tests.helpers import after_announce_window
 
 
 def mention(text: str = "<@U0SWITCHBOT> who owns billing?", channel: str = "C0GENERAL") -> dict[str, Any]:
@@ -293,7 +294,7 @@ async def test_metrics_count_requests_slack_calls_and_scheduler_lag(
     await slack.event(mention())
     await emulator.wait_for("chat.postMessage", 2, timeout=10)
     await api.post("/api/v1/areas", json={"name": "Billing", "owner": "U0BOB"})
-    await run_jobs()
+    await run_jobs(after_announce_window())
     await settle()
 
     response = await http.get("/metrics")

@@ -18,6 +18,7 @@ from bot.ownership.schema import AreaIn, AreaPatch
 from bot.ownership.views.whoowns import area_card, area_card_text
 from bot.slack.blocks import as_dicts
 from handlers.whoowns import CARD_MEMO, card_json, command_answer, render_answer
+from tests.helpers import after_announce_window
 from tests.helpers import rendered as rendered_text
 
 TEAM = "T0SWITCH"
@@ -149,7 +150,7 @@ async def test_add_it_opens_modal_prefilled_and_submission_creates_area(
             ["U0BOB"],
             ["dwh", "warehouse"],
         )
-    await run_jobs()
+    await run_jobs(after_announce_window())
     (announcement,) = emulator.calls_to("chat.postMessage", channel="C0OWNERS")
     assert "Data warehouse" in announcement["text"] and "<@U0DAVE>" in announcement["text"]
 

@@ -19,6 +19,7 @@ from bot.scheduler.runner import JobRunner
 from bot.slack.blocks import slack_date
 from models import Area, AreaKind, OwnerStatus
 from models.base import utcnow
+from tests.helpers import after_announce_window
 
 TEAM = "T0SWITCH"
 
@@ -189,7 +190,7 @@ async def test_claiming_asks_the_policy_then_gives_the_area_to_the_backup_and_an
     assert (area.owner, area.owner_status) == ("U0CAROL", OwnerStatus.ACTIVE)
     assert area.last_confirmed_at is not None and area.last_confirmed_at >= before
 
-    await run_jobs()
+    await run_jobs(after_announce_window())
     moved = [
         c["text"] for c in emulator.calls_to("chat.postMessage", channel="C0OWNERS") if "moved" in c["text"]
     ]

@@ -7,8 +7,10 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk.models.blocks import Block
+
 from bot.core.posting import post_once
-from bot.core.text import escape_mrkdwn, user_mention
+from bot.core.text import user_mention
 from bot.core.uow import unit_of_work
 from bot.ownership.accounts import account_status, sync_owner_accounts, workspace_accounts
 from bot.ownership.announcements import (
@@ -34,6 +36,7 @@ from bot.ownership.confirmation import (
     record_request,
     still_unanswered,
 )
+from bot.ownership.views.announcements import owner_change_text, owner_changes_summary
 from bot.ownership.views.freshness import (
     AREAS_PER_QUESTION,
     confirm_request,
@@ -55,17 +58,6 @@ REPORT_WEEKDAY = 0
 REPORT_TIME = time(9, 0)
 
 
-def announcement_text(payload: dict[str, Any]) -> str:
-    name = escape_mrkdwn(str(payload["name"]))
-    actor = f" (changed by {user_mention(payload['by'])})" if payload.get("by") else ""
-    if not payload.get("previous_owner"):
-        return f":new: *{name}* is now owned by {user_mention(payload['owner'])}{actor}."
-    return (
-        f":arrows_counterclockwise: *{name}* moved from {user_mention(payload['previous_owner'])} "
-        f"to {user_mention(payload['owner'])}{actor}."
-    )
-
-
 def ownership_channel(ctx: JobContext) -> str:
     """Where ownership news goes; without OWNERSHIP_CHANNEL the job is skipped."""
     channel = ctx.settings.ownership_channel
@@ -74,20 +66,32 @@ def ownership_channel(ctx: JobContext) -> str:
     return channel
 
 
-async def tell_ownership_channel(ctx: JobContext, text: str) -> dict[str, Any]:
+async def tell_ownership_channel(
+    ctx: JobContext, text: str, blocks: list[Block] | None = None
+) -> dict[str, Any]:
     """Post this job's one message to OWNERSHIP_CHANNEL, once however often the job runs."""
     return await post_once(
         await ctx.client(),
         channel=ownership_channel(ctx),
         key=f"job:{ctx.job.id}",
         text=text,
+        blocks=as_dicts(blocks) if blocks else None,
         maybe_posted=ctx.job.attempts > 1,
     )
 
 
 @job_handler(ANNOUNCE_KIND)
 async def announce(ctx: JobContext) -> dict[str, Any]:
-    return await tell_ownership_channel(ctx, announcement_text(ctx.job.payload))
+    payload = ctx.job.payload
+    # Jobs queued before changes were grouped per window carry one change and no list.
+    changes = payload["changes"] if "changes" in payload else [payload]
+    total = int(payload.get("total") or len(changes))
+    if total == 0:
+        raise SkipJob("no owner changed in this window")
+    if total == 1:
+        return await tell_ownership_channel(ctx, owner_change_text(changes[0]))
+    text, blocks = owner_changes_summary(changes, total)
+    return {**await tell_ownership_channel(ctx, text, blocks), "changes": total}
 
 
 # Owners named in a bulk-import summary; the rest are counted.

@@ -5,9 +5,9 @@ before the first query, so a bad file writes nothing and no transaction waits on
 whose values already match is not touched: re-importing a file bumps neither `updated_at` nor the
 directory version.
 
-Owner changes on existing areas are announced in OWNERSHIP_CHANNEL one by one. New areas are too,
-unless the import creates more than MAX_ANNOUNCED_NEW_AREAS owned areas: then one summary names the
-new owners, since a message per area would flood the channel for hours.
+Owner changes on existing areas join the announcement window's one summary in OWNERSHIP_CHANNEL.
+New areas do too, unless the import creates more than MAX_ANNOUNCED_NEW_AREAS owned areas: then one
+summary of its own names the new owners.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import Conflict
 from bot.core.settings import Settings
 from bot.ownership import importers
-from bot.ownership.announcements import announce_bulk_import, announce_owner_change
+from bot.ownership.announcements import announce_bulk_import, announce_owner_changes, owner_change
 from bot.ownership.areas import bump_directory_version, mark_confirmed
 from bot.ownership.importers import (
     EmailLookup,
@@ -163,10 +163,16 @@ async def apply_areas(
             source=source.value,
             by=by,
         )
-    for area, previous_owner in owner_changes:
-        result.announced += await announce_owner_change(
-            session=session, settings=settings, area=area, previous_owner=previous_owner, by=by
-        )
+    result.announced += await announce_owner_changes(
+        session=session,
+        settings=settings,
+        team_id=team_id,
+        changes=[
+            owner_change(area=area, previous_owner=previous_owner, by=by)
+            for area, previous_owner in owner_changes
+            if area.owner != previous_owner
+        ],
+    )
     await bump_directory_version(session=session, team_id=team_id)
     return result
 
