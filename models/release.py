@@ -31,6 +31,10 @@ class ReleaseStatus(StrEnum):
     SCHEDULED = "scheduled"
     POSTING = "posting"
     POSTED = "posted"
+    # Posting has ended with some channels (partially_posted) or every channel (failed) refusing
+    # it for good, or still unreachable when the delivery window closed.
+    PARTIALLY_POSTED = "partially_posted"
+    FAILED = "failed"
     CANCELLED = "cancelled"
 
 
@@ -117,6 +121,9 @@ class ReleasePost(TeamScoped, Base):
     # The release revision this post last handled (posted, or edited to).
     revision: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the current operation was first tried: Slack outages are retried until the delivery
+    # window since then has closed.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

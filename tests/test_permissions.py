@@ -19,6 +19,7 @@ from bot.core.permissions import (
     may_cancel_release,
     may_edit_release,
     may_move_theme,
+    may_retry_release,
     may_run_launch,
     may_submit_or_discard_release,
     may_vote,
@@ -93,6 +94,10 @@ POLICIES: dict[str, tuple[Any, set[str]]] = {
     ),
     "cancel or reschedule a release": (
         lambda a: may_cancel_release(a, Release("scheduled")),
+        {"owner", "approver", "admin"},
+    ),
+    "retry the failed channels of a release": (
+        lambda a: may_retry_release(a, Release("partially_posted")),
         {"owner", "approver", "admin"},
     ),
     "answer for a function": (

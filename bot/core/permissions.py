@@ -84,7 +84,7 @@ class ReleaseLike(Protocol):
 
 
 # Statuses in which a change is a change to something already agreed on.
-_AGREED = {"approved", "scheduled", "posting", "posted"}
+_AGREED = {"approved", "scheduled", "posting", "posted", "partially_posted", "failed"}
 
 
 def may_edit_release(actor: Actor, release: ReleaseLike) -> Verdict:
@@ -123,6 +123,13 @@ def may_cancel_release(actor: Actor, release: ReleaseLike) -> Verdict:
     if actor.admin or actor.is_(release.owner) or actor.is_(release.approver):
         return ALLOWED
     return _refuse(f"cancel or reschedule release #{release.id}", release.owner, release.approver)
+
+
+def may_retry_release(actor: Actor, release: ReleaseLike) -> Verdict:
+    """Try a release's failed channels again: its owner, its approver, admins."""
+    if actor.admin or actor.is_(release.owner) or actor.is_(release.approver):
+        return ALLOWED
+    return _refuse(f"retry the failed channels of release #{release.id}", release.owner, release.approver)
 
 
 # ---- launches ---------------------------------------------------------------------------------

@@ -69,7 +69,11 @@ class ReleaseSummaryOut(BaseModel):
     title: str
     version: str | None
     status: str = Field(
-        description="draft, pending_approval, approved, scheduled, posting, posted or cancelled."
+        description=(
+            "draft, pending_approval, approved, scheduled, posting, posted, partially_posted, failed "
+            "or cancelled. posted: every channel has it; partially_posted / failed: posting ended with "
+            "some / every channel failed (see posts[].error)."
+        )
     )
     owner: str | None
     approver: str | None

@@ -170,14 +170,15 @@ async def cancel_release(*, session: AsyncSession, team_id: str, release_id: int
 
 
 async def retry_failed_posts(*, session: AsyncSession, team_id: str, release_id: int, by: str) -> int:
-    """Try the channels that failed again (after inviting the bot, say); returns how many."""
+    """Try only the channels that failed again (after inviting the bot, say), each with a fresh
+    delivery window; returns how many. The release is `posting` until they have an answer."""
     release = await get_release(session=session, team_id=team_id, release_id=release_id)
     if release.status not in ON_AIR:
         raise Conflict(f"Release #{release.id} is {_status_words(release)}; nothing was posted yet.")
     result = await session.execute(
         update(ReleasePost)
         .where(ReleasePost.release_id == release.id, ReleasePost.state == PostState.FAILED)
-        .values(state=PostState.PENDING, attempts=0, next_attempt_at=None, error=None)
+        .values(state=PostState.PENDING, attempts=0, next_attempt_at=None, first_attempt_at=None, error=None)
     )
     count = int(getattr(result, "rowcount", 0) or 0)
     if count:

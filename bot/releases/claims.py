@@ -7,15 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import PostState, Release, ReleasePost
 from models.base import utcnow
 
 POST_LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 5
 CLAIM_BATCH = 64
+# How long a post Slack cannot take right now is retried (SWITCHBOARD_DELIVERY_WINDOW_HOURS).
+DELIVERY_WINDOW = timedelta(hours=24)
+# Backoff between attempts doubles from the first up to the cap.
+FIRST_BACKOFF_SECONDS = 15
+MAX_BACKOFF_SECONDS = 900
 
 
 def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
@@ -36,6 +40,7 @@ class PostClaim:
     ts: str | None
     attempts: int
     lease_expires_at: datetime
+    first_attempt_at: datetime
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ async def claim_due_posts(
             lease_owner=owner,
             lease_expires_at=expires,
             attempts=ReleasePost.attempts + 1,
+            first_attempt_at=func.coalesce(ReleasePost.first_attempt_at, now),
         )
         .returning(
             ReleasePost.id,
@@ -104,6 +110,7 @@ async def claim_due_posts(
             ReleasePost.locale,
             ReleasePost.ts,
             ReleasePost.attempts,
+            ReleasePost.first_attempt_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -116,6 +123,7 @@ async def claim_due_posts(
             ts=row.ts,
             attempts=row.attempts,
             lease_expires_at=expires,
+            first_attempt_at=row.first_attempt_at or now,
         )
         for row in result
     ]
@@ -123,7 +131,7 @@ async def claim_due_posts(
 
 
 def _backoff(attempts: int) -> float:
-    return float(min(15 * 2 ** (attempts - 1), 900))
+    return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
 
 
 async def record_outcome(
@@ -134,11 +142,16 @@ async def record_outcome(
     outcome: Outcome,
     revision: int,
     workspace_url: str | None,
+    window: timedelta = DELIVERY_WINDOW,
     now: datetime | None = None,
 ) -> bool:
-    """Write what Slack answered; False when the lease was lost to another scheduler meanwhile."""
+    """Write what Slack answered; False when the lease was lost to another scheduler meanwhile.
+
+    A transient answer is tried again later, until `window` since the first attempt has closed;
+    then it counts as failed like a permanent one."""
     now = now or utcnow()
     values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+    closes = claim.first_attempt_at + window
     if outcome.kind == "posted":
         assert outcome.ts is not None
         channel = outcome.channel or claim.channel
@@ -151,21 +164,26 @@ async def record_outcome(
             revision=revision,
             posted_at=now,
             next_attempt_at=None,
+            first_attempt_at=None,
         )
     elif outcome.kind == "updated":
-        values.update(revision=revision, edited_at=now, error=None, attempts=0, next_attempt_at=None)
-    elif outcome.kind == "failed" or claim.attempts >= MAX_ATTEMPTS:
+        values.update(revision=revision, edited_at=now, error=None, attempts=0)
+        values.update(next_attempt_at=None, first_attempt_at=None)
+    elif outcome.kind == "failed" or now >= closes:
         error = outcome.error or "unknown_error"
+        values.update(first_attempt_at=None, next_attempt_at=None)
         if claim.mode == "post":
-            values.update(state=PostState.FAILED, error=error[:255], next_attempt_at=None)
+            values.update(state=PostState.FAILED, error=error[:255])
         else:
             # The message stays as it was; the error says why the edit is missing.
             values.update(error=f"edit not applied: {error}"[:255], revision=revision, attempts=0)
     else:
+        wait = timedelta(seconds=outcome.retry_in or _backoff(claim.attempts))
         values.update(
             state=PostState.PENDING if claim.mode == "post" else PostState.POSTED,
             error=(outcome.error or "")[:255] or None,
-            next_attempt_at=now + timedelta(seconds=outcome.retry_in or _backoff(claim.attempts)),
+            # One last attempt as the window closes, however long the backoff has grown.
+            next_attempt_at=min(now + wait, closes),
         )
     result = await session.execute(
         update(ReleasePost)

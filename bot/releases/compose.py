@@ -162,8 +162,8 @@ async def update_release(
         raise Conflict(f"Release #{release.id} was cancelled; it can't be edited.")
     if release.status in ON_AIR and fields & (AUDIENCE_FIELDS | {"scheduled_at", "approver"}):
         raise Conflict(
-            f"Release #{release.id} is already {release.status}: its channels, schedule and approver "
-            "can no longer change (its text still can)."
+            f"Release #{release.id} is already {str(release.status).replace('_', ' ')}: its channels, "
+            "schedule and approver can no longer change (its text still can)."
         )
     await _check_links(
         session=session,

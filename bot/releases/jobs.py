@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,7 @@ async def deliver(ctx: JobContext) -> dict[str, Any]:
             # Post leases belong to this attempt of this job, whichever process runs it.
             owner=f"job{ctx.job.id}:{ctx.job.attempts}:{uuid.uuid4().hex[:8]}",
             render=release_message,
+            window=timedelta(hours=ctx.settings.switchboard_delivery_window_hours),
         )
     except NotFound as exc:
         raise SkipJob(str(exc)) from exc

@@ -29,11 +29,18 @@ from bot.core.db import SessionFactory
 from bot.core.uow import unit_of_work
 from bot.feedback.themes import ship_theme
 from bot.releases import releases as release_service
-from bot.releases.claims import POST_LEASE, Outcome, PostClaim, claim_due_posts, record_outcome
+from bot.releases.claims import (
+    DELIVERY_WINDOW,
+    POST_LEASE,
+    Outcome,
+    PostClaim,
+    claim_due_posts,
+    record_outcome,
+)
 from bot.releases.releases import REPORT_KIND, ReleaseCopy
 from bot.releases.sending import SlackPacer, pacer_for, posting_client, send
 from bot.scheduler.jobs import enqueue
-from models import PostState, Release, ReleaseStatus
+from models import PostState, Release, ReleasePost, ReleaseStatus
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -102,6 +109,7 @@ async def deliver_release(
     render: Render,
     concurrency: int = CONCURRENCY,
     lease: timedelta = POST_LEASE,
+    window: timedelta = DELIVERY_WINDOW,
 ) -> PassResult:
     """Post (or update) every due channel of a release, then settle what happened."""
     async with unit_of_work(session_factory) as session:
@@ -138,6 +146,7 @@ async def deliver_release(
             workspace=url,
             concurrency=concurrency,
             outcomes=outcomes,
+            window=window,
         )
     async with unit_of_work(session_factory) as session:
         status = await settle(session=session, team_id=team_id, release_id=release_id)
@@ -157,6 +166,7 @@ async def _run_claims(
     workspace: str,
     concurrency: int,
     outcomes: Counter[str],
+    window: timedelta,
 ) -> None:
     """Send every claim with `concurrency` workers while one writer records the answers."""
     todo: asyncio.Queue[PostClaim] = asyncio.Queue()
@@ -195,6 +205,7 @@ async def _run_claims(
                         outcome=outcome,
                         revision=revision,
                         workspace_url=workspace,
+                        window=window,
                     )
                     if not held:
                         log.warning(
@@ -211,9 +222,17 @@ async def _run_claims(
         done.put_nowait(None)
 
 
+def final_status(posts: list[ReleasePost]) -> ReleaseStatus:
+    """What a release is once every channel has an answer: posted only if every channel has it."""
+    states = Counter(p.state for p in posts)
+    if not states[PostState.FAILED]:
+        return ReleaseStatus.POSTED
+    return ReleaseStatus.PARTIALLY_POSTED if states[PostState.POSTED] else ReleaseStatus.FAILED
+
+
 async def settle(*, session: AsyncSession, team_id: str, release_id: int, now: datetime | None = None) -> str:
-    """After a pass: queue the next one if work remains, else mark the release posted (once),
-    ship its themes and report to its owner."""
+    """After a pass: queue the next one if work remains; else mark the release posted, partially
+    posted or failed (once), ship its themes and report to its owner."""
     now = now or utcnow()
     release = await release_service.get_release(session=session, team_id=team_id, release_id=release_id)
     posts = await release_service.posts_of(session=session, release_id=release_id)
@@ -234,20 +253,25 @@ async def settle(*, session: AsyncSession, team_id: str, release_id: int, now: d
         return str(release.status)
     if release.status != ReleaseStatus.POSTING:
         return str(release.status)
+    status = final_status(posts)
+    states = Counter(p.state for p in posts)
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if states[PostState.POSTED]:
+        values["posted_at"] = func.coalesce(Release.posted_at, now)
     result = await session.execute(
         update(Release)
         .where(Release.id == release_id, Release.status == ReleaseStatus.POSTING)
-        .values(status=ReleaseStatus.POSTED, posted_at=func.coalesce(Release.posted_at, now), updated_at=now)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
         return str(release.status)
-    release.status = ReleaseStatus.POSTED
-    states = Counter(p.state for p in posts)
+    await session.refresh(release)
     failed = {p.channel: p.error for p in posts if p.state == PostState.FAILED}
     event = await release_service.record_event(
         session=session,
         release=release,
-        kind="posted",
+        kind=str(status),
         actor="scheduler",
         posted=states[PostState.POSTED],
         failed=failed,

@@ -44,7 +44,9 @@ _SETTLES_PROPOSAL = ("edited", "approved", "changes_requested", "cancelled")
 BEFORE_POSTING = frozenset(
     {ReleaseStatus.DRAFT, ReleaseStatus.PENDING_APPROVAL, ReleaseStatus.APPROVED, ReleaseStatus.SCHEDULED}
 )
-ON_AIR = frozenset({ReleaseStatus.POSTING, ReleaseStatus.POSTED})
+# Once posting has started (ended or not), the audience is fixed and edits update what was posted.
+POSTING_ENDED = frozenset({ReleaseStatus.POSTED, ReleaseStatus.PARTIALLY_POSTED, ReleaseStatus.FAILED})
+ON_AIR = frozenset({ReleaseStatus.POSTING, *POSTING_ENDED})
 
 
 @dataclass(frozen=True)

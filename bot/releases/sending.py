@@ -24,7 +24,8 @@ PER_CHANNEL_INTERVAL = 1.0
 # After a 429, this many posts in flight at most, until Slack has said nothing for a minute.
 CAUTIOUS_IN_FLIGHT = 4
 QUIET_AFTER_429 = 60.0
-# The channel is gone or closed to the bot: retrying will not help until someone acts.
+# The channel is gone or closed to the bot, or Slack refuses the message itself: retrying will
+# not help until someone acts. (Any other refusal not in TRANSIENT_ERRORS is final too.)
 CHANNEL_ERRORS = {
     "channel_not_found": "the channel does not exist, or it is private and Switchboard is not in it",
     "not_in_channel": "Switchboard is not a member; invite it with `/invite @Switchboard`",
@@ -38,6 +39,11 @@ CHANNEL_ERRORS = {
     "cant_update_message": "Slack no longer lets the message be edited",
     "message_not_found": "the message was deleted",
     "edit_window_closed": "the workspace no longer allows editing the message",
+    "account_inactive": "Switchboard's Slack token was deactivated; reinstall the app",
+    "token_revoked": "Switchboard's Slack token was revoked; reinstall the app",
+    "invalid_auth": "Slack did not accept Switchboard's token; reinstall the app",
+    "msg_too_long": "the message is too long for Slack; shorten the notes and retry",
+    "invalid_blocks": "Slack refused the message layout; shorten or simplify the notes and retry",
 }
 # Worth another try later; everything else Slack refuses is final.
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}

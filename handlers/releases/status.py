@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.permissions import Actor, may_cancel_release, require
+from bot.core.permissions import Actor, may_cancel_release, may_retry_release, require
 from bot.core.text import plural
 from bot.core.uow import slack_unit_of_work
 from bot.releases import approval as release_approval
@@ -110,9 +110,14 @@ async def retry_failed(
 ) -> None:
     await ack()
     release_id, _ = _release_id(action)
+    user = body["user"]["id"]
+    actor = await actor_of(context, user)
     async with slack_unit_of_work(context) as session:
+        team_id = workspace_of(context)
+        release = await release_service.get_release(session=session, team_id=team_id, release_id=release_id)
+        require(may_retry_release(actor, release))
         count = await release_approval.retry_failed_posts(
-            session=session, team_id=workspace_of(context), release_id=release_id, by=body["user"]["id"]
+            session=session, team_id=team_id, release_id=release_id, by=user
         )
     _wake(context)
     text = (

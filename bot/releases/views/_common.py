@@ -84,7 +84,7 @@ def _chunks(text: str, limit: int = NOTES_CHUNK) -> list[str]:
 
 
 def _when(release: Release) -> str:
-    if release.status == ReleaseStatus.POSTED:
+    if release.status in {ReleaseStatus.POSTED, ReleaseStatus.PARTIALLY_POSTED}:
         return f"posted {_time(release.posted_at, zone=release.timezone)}"
     if release.scheduled_at is not None:
         return _time(release.scheduled_at, zone=release.timezone)

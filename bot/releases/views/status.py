@@ -8,8 +8,9 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.core.permissions import Actor, may_cancel_release, may_edit_release
-from bot.core.text import channel_mention, escape_mrkdwn, plural, user_mention
+from bot.core.permissions import Actor, may_cancel_release, may_edit_release, may_retry_release
+from bot.core.text import and_list, channel_mention, escape_mrkdwn, plural, user_mention
+from bot.releases.releases import ON_AIR
 from bot.releases.sending import CHANNEL_ERRORS
 from bot.releases.views._common import _actor, _chunks, _time, _when, release_facts
 from bot.releases.views.ids import ReleaseId
@@ -33,6 +34,8 @@ STATUS_EMOJI: dict[str, str] = {
     ReleaseStatus.SCHEDULED: ":calendar:",
     ReleaseStatus.POSTING: ":outbox_tray:",
     ReleaseStatus.POSTED: ":rocket:",
+    ReleaseStatus.PARTIALLY_POSTED: ":warning:",
+    ReleaseStatus.FAILED: ":x:",
     ReleaseStatus.CANCELLED: ":no_entry_sign:",
 }
 POST_EMOJI: dict[str, str] = {
@@ -82,6 +85,39 @@ def _post_sections(posts: list[ReleasePost]) -> list[Block]:
     return blocks
 
 
+# The headline names this many failed channels, then a count.
+HEADLINE_FAILURES = 5
+
+
+def _failures(failed: list[ReleasePost]) -> str:
+    named = [f"{channel_mention(p.channel)} ({escape_mrkdwn(p.error or 'failed')})" for p in failed]
+    return and_list(named, limit=HEADLINE_FAILURES)
+
+
+def delivery_headline(posts: list[ReleasePost]) -> str | None:
+    """Where the posts stand, in one line: "Posted in 3 of 5 channels; 2 failed: …". None before
+    any channel was tried."""
+    total = len(posts)
+    posted = [p for p in posts if p.state == PostState.POSTED]
+    failed = [p for p in posts if p.state == PostState.FAILED]
+    waiting = [p for p in posts if p.state in (PostState.PENDING, PostState.POSTING)]
+    if not total or len(waiting) == total:
+        return None
+    line = f"Posted in {len(posted)} of {plural(total, 'channel')}"
+    if waiting:
+        retrying = sum(1 for p in waiting if p.error)
+        line += f"; {len(waiting)} still to go" + (f" ({retrying} retrying)" if retrying else "")
+    if failed:
+        line += f"; {len(failed)} failed: {_failures(failed)}"
+    return line + "."
+
+
+def _retry_button(release: Release) -> ButtonElement:
+    return ButtonElement(
+        text=plain("Retry failed channels"), action_id=ReleaseId.RETRY, value=str(release.id)
+    )
+
+
 def posting_report(
     release: Release, posts: list[ReleasePost], themes: list[str]
 ) -> tuple[str, list[dict[str, Any]]]:
@@ -90,26 +126,25 @@ def posting_report(
     failed = [p for p in posts if p.state == PostState.FAILED]
     title = escape_mrkdwn(f"{release.title} {release.version or ''}".strip())
     where = f"{len(posted)} of {plural(len(posts), 'channel')}"
-    head = f":rocket: Release *#{release.id} {title}* is posted in {where}."
+    if not failed:
+        head = f":rocket: Release *#{release.id} {title}* is posted in {where}."
+    elif posted:
+        head = f":warning: Release *#{release.id} {title}* is only partially posted: posted in {where}."
+    else:
+        head = f":x: Release *#{release.id} {title}* failed: posted in {where}."
     blocks: list[Block] = [section(head)]
     if failed:
         blocks.append(section(f":warning: *{plural(len(failed), 'channel')} did not get it:*"))
         blocks.extend(_post_sections(failed))
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text=plain("Retry those channels"), action_id=ReleaseId.RETRY, value=str(release.id)
-                    )
-                ]
-            )
-        )
-    if themes:
+        blocks.append(ActionsBlock(elements=[_retry_button(release)]))
+    if themes and posted:
         names = ", ".join(f"*{escape_mrkdwn(t)}*" for t in themes)
         blocks.append(context(f"Marked shipped: {names} — everyone who asked for them is being told."))
-    text = f"Release #{release.id} posted in {len(posted)} of {plural(len(posts), 'channel')}"
+    text = f"Release #{release.id} posted in {where}"
     if failed:
-        text += f"; {len(failed)} failed"
+        named = ", ".join(f"#{p.channel} ({p.error or 'failed'})" for p in failed[:HEADLINE_FAILURES])
+        more = f" and {len(failed) - HEADLINE_FAILURES} more" if len(failed) > HEADLINE_FAILURES else ""
+        text += f"; {len(failed)} failed: {named}{more}"
     return text, as_dicts(blocks)
 
 
@@ -125,10 +160,12 @@ def release_status(
     buttons `actor` may use. `held`: a change to the posted release waiting for its approver."""
     title = escape_mrkdwn(f"{release.title} {release.version or ''}".strip())
     emoji = STATUS_EMOJI.get(release.status, "")
+    headline = delivery_headline(posts) if release.status in ON_AIR else None
     blocks: list[Block] = [
         section(
             f"{emoji} *Release #{release.id} — {title}* is *{str(release.status).replace('_', ' ')}*.\n"
-            f"{release_facts(release, posts)}"
+            + (f"*{headline}*\n" if headline else "")
+            + release_facts(release, posts)
         ),
         *_post_sections(posts),
     ]
@@ -145,12 +182,8 @@ def release_status(
     buttons: list[ButtonElement] = []
     if release.status != ReleaseStatus.CANCELLED and may_edit_release(actor, release).allowed:
         buttons.append(ButtonElement(text=plain("Edit"), action_id=ReleaseId.EDIT, value=str(release.id)))
-    if any(p.state == PostState.FAILED for p in posts):
-        buttons.append(
-            ButtonElement(
-                text=plain("Retry failed channels"), action_id=ReleaseId.RETRY, value=str(release.id)
-            )
-        )
+    if any(p.state == PostState.FAILED for p in posts) and may_retry_release(actor, release).allowed:
+        buttons.append(_retry_button(release))
     if (
         release.status
         in {
@@ -168,7 +201,8 @@ def release_status(
         )
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
-    return f"Release #{release.id} is {release.status}", as_dicts(blocks)
+    text = f"Release #{release.id} is {str(release.status).replace('_', ' ')}"
+    return text + (f": {headline}" if headline else ""), as_dicts(blocks)
 
 
 def release_list(releases: list[Release], counts: dict[int, Counter[str]]) -> list[dict[str, Any]]:
