@@ -5,7 +5,7 @@ blocks, views) never notifies anyone; the broadcast scan in conftest checks ever
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -206,9 +206,7 @@ async def test_launch_status_cannot_ping(
 async def test_gonogo_vote_reason_cannot_ping(
     slack: SlackSender, emulator: SlackEmulator, runtime: Runtime, run_jobs: Any
 ) -> None:
-    await make_launch(
-        runtime, emulator, name="Vega @channel", target_date=SATURDAY.date() + timedelta(days=30)
-    )
+    await make_launch(runtime, emulator, name="Vega @channel", target_date=date.today() + timedelta(days=30))
     await slack.command("/launch", "gonogo vega")
     await run_jobs()
     message = emulator.messages[LAUNCH_CHANNEL][-1]
