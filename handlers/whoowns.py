@@ -166,10 +166,10 @@ async def claim_area(
     """ "Claim it" on an area nobody answers for: the clicker becomes its owner, if the policy agrees."""
     await ack()
     user_id, team_id = body["user"]["id"], workspace_of(context)
+    actor = await actor_of(context, user_id)
     async with slack_unit_of_work(context) as session:
         area = await area_service.get_by_slug(session=session, team_id=team_id, slug=action["value"])
-    require(may_claim_area(await actor_of(context, user_id), area))
-    async with slack_unit_of_work(context) as session:
+        require(may_claim_area(actor, area))
         change = await ownership_service.claim(
             session=session,
             settings=context["settings"],

@@ -113,15 +113,13 @@ async def answer_question(
         theme_id = int(action.get("value") or "")
     except ValueError:
         raise UserError(STALE_BUTTON) from None
+    # Asking Slack whether they are an admin happens before the transaction that locks the theme.
+    actor = await actor_of(context, user_id)
     async with slack_unit_of_work(context) as session:
         theme, area = await theme_to_decide(session=session, team_id=team_id, theme_id=theme_id)
-        title = theme.title
-    # Asking Slack whether they are an admin happens outside the transaction that locks the theme.
-    verdict = may_move_theme(await actor_of(context, user_id), title, area, doing="decline or keep open")
-    if not verdict.allowed:
-        raise Refused(f"{verdict.refusal} Nothing was changed.")
-    async with slack_unit_of_work(context) as session:
-        theme, _area = await theme_to_decide(session=session, team_id=team_id, theme_id=theme_id)
+        verdict = may_move_theme(actor, theme.title, area, doing="decline or keep open")
+        if not verdict.allowed:
+            raise Refused(f"{verdict.refusal} Nothing was changed.")
         decision = await answer_not_planned(session=session, theme=theme, answer=answer, by=user_id)
     text, blocks = not_planned_answered(
         decision.theme,
