@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -162,16 +163,40 @@ def postgres_database() -> Iterator[str | None]:
 
 
 async def _empty_tables(url: str) -> None:
+    """Delete every row and restart every sequence, in one transaction with triggers and foreign
+    keys off (`session_replication_role`): a DELETE of a few rows is ~20x faster than TRUNCATE."""
     engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in models.Base.metadata.sorted_tables)
     async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(models.Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
+        listed = text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        sequences = (await connection.execute(listed)).scalars()
+        restarts = ", ".join(f"setval('\"{name}\"', 1, false)" for name in sequences)
+        if restarts:
+            await connection.execute(text(f"SELECT {restarts}"))
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the current schema and no rows, made once; each test gets a copy (creating
+    the schema afresh for every test took half the suite's time)."""
+    path = tmp_path_factory.mktemp("template") / "switchboard.db"
+
+    async def create_schema() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        async with engine.begin() as connection:
+            await connection.run_sync(models.Base.metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create_schema())
+    return path
 
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None, sqlite_template: Path
 ) -> AsyncIterator[str]:
     """A database with the current schema and no rows, private to this test."""
     if request.param == "postgresql":
@@ -179,12 +204,9 @@ async def database_url(
         await _empty_tables(postgres_database)
         yield postgres_database
         return
-    url = f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(models.Base.metadata.create_all)
-    await engine.dispose()
-    yield url
+    path = tmp_path / "switchboard.db"
+    shutil.copyfile(sqlite_template, path)
+    yield f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture
