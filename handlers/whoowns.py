@@ -21,17 +21,19 @@ from bot.ownership.announcements import announce_owner_change
 from bot.ownership.index import MatchKind, SearchResult
 from bot.ownership.schema import AreaIn
 from bot.ownership.views.whoowns import (
+    Choices,
+    Named,
     WhoOwnsId,
-    ambiguous_choices,
-    ambiguous_text,
+    ambiguous,
     area_added,
     area_answer,
     area_modal,
+    choice_blocks,
+    choice_json,
     claimed_reply,
     did_you_mean,
-    did_you_mean_text,
     not_found,
-    not_found_text,
+    pick_button_json,
     usage,
 )
 from bot.slack.blocks import as_dicts, section
@@ -43,6 +45,7 @@ from models import Area
 HELP_WORDS = {"", "help", "-h", "--help", "?"}
 # The memo (see `CachedDirectory.memo`) holding an area's shareable card as Slack's JSON.
 CARD_MEMO = "whoowns_card"
+PICK_MEMO = "whoowns_pick"
 
 
 class AddAreaMetadata(BaseModel):
@@ -72,16 +75,22 @@ def render_answer(
     return _answer_blocks(result, found, query, shareable=shareable)
 
 
+def _choices(result: SearchResult, found: Sequence[Named], query: str) -> Choices:
+    """Every answer but a confident one: a question to pick from."""
+    if result.kind == MatchKind.AMBIGUOUS and len(found) >= 2:
+        return ambiguous(query, found)
+    if result.kind == MatchKind.AMBIGUOUS and found:
+        return did_you_mean(query, found[0])
+    return not_found(query, found)
+
+
 def _answer_blocks(
     result: SearchResult, found: list[Area], query: str, *, shareable: bool
 ) -> tuple[str, list[Block]]:
     if result.kind == MatchKind.CONFIDENT and found:
         return area_answer(found[0], shareable=shareable)
-    if result.kind == MatchKind.AMBIGUOUS and len(found) >= 2:
-        return ambiguous_text(query, found), ambiguous_choices(query, found)
-    if result.kind == MatchKind.AMBIGUOUS and found:
-        return did_you_mean_text(query, found[0]), did_you_mean(query, found[0])
-    return not_found_text(query, found), not_found(query, found)
+    choices = _choices(result, found, query)
+    return choices.text, choice_blocks(query, choices)
 
 
 def card_json(area: Area) -> tuple[str, tuple[dict[str, Any], ...]]:
@@ -100,9 +109,12 @@ def command_answer(
         best = next((m.area_id for m in result.matches if m.area_id in directory.rows), None)
         if best is not None:
             return directory.memo(best, CARD_MEMO, card_json)
-    found = area_service.matched_areas(directory=directory, result=result)
-    text, blocks = _answer_blocks(result, found, query, shareable=True)
-    return text, as_dicts(blocks)
+    # A question needs only each match's name and slug: no copy of its area is made.
+    matches = {m.slug: m for m in result.matches if m.area_id in directory.rows}
+    choices = _choices(result, list(matches.values()), query)
+    return choices.text, choice_json(
+        query, choices, lambda match: directory.memo(matches[match.slug].area_id, PICK_MEMO, pick_button_json)
+    )
 
 
 async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -120,8 +132,10 @@ async def whoowns_command(ack: AsyncAck, command: dict[str, Any], context: Async
     if directory is None:
         async with slack_unit_of_work(context) as session:
             directory = await context["area_cache"].directory(session=session, team_id=team_id)
-    # Every card ready before it is asked for, however the queries spread over the directory.
+    # Every card and button ready before it is asked for, however the queries spread over the
+    # directory.
     directory.prepare(CARD_MEMO, card_json)
+    directory.prepare(PICK_MEMO, pick_button_json)
     text, blocks = command_answer(directory, query)
     await ack(text=text, blocks=blocks, response_type="ephemeral")
 

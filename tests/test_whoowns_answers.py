@@ -284,3 +284,18 @@ async def test_add_it_modal_asks_the_kind_and_the_new_area_keeps_it(
 
 def kind_text(label: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": label, "emoji": True}
+
+
+@pytest.mark.parametrize("query", ["bulk", "<!here> *bulk* & <b>", "x" * 300])
+def test_the_acknowledged_json_is_the_blocks_of_the_question(query: str) -> None:
+    """/whoowns acknowledges with buttons serialised ahead of time: the same JSON as the blocks."""
+    from bot.ownership.views.whoowns import ambiguous, choice_blocks, choice_json, did_you_mean, not_found
+    from bot.slack.blocks import as_dicts
+
+    areas = [
+        Area(id=n, team_id=TEAM, slug=f"bulk-{n}", name=f"Bulk <{n}> & *export*", kind=AreaKind.PRODUCT_AREA)
+        for n in range(1, 5)
+    ]
+    for choices in (ambiguous(query, areas), did_you_mean(query, areas[0]), not_found(query, areas)):
+        assert choice_json(query, choices) == as_dicts(choice_blocks(query, choices))
+    assert not_found(query, []).picks == []

@@ -43,8 +43,6 @@ TOO_SLOW = ":warning: Switchboard took too long to answer; nothing was changed. 
 # uncommitted, and the person is told instead.
 # The default of SLACK_ACK_BUDGET_SECONDS.
 ACK_BUDGET_SECONDS = 2.0
-# How often the budget looks whether the listener has acked (Bolt itself looks as often).
-_ACK_POLL_SECONDS = 0.01
 # Listeners abandoned at the budget, kept referenced while they roll back.
 _abandoned: set[asyncio.Task[Any]] = set()
 
@@ -128,15 +126,34 @@ async def answer_failure(
     await tell_where_they_are(context, message)
 
 
-async def _acked_or_done(work: asyncio.Task[Any], ack: AsyncAck, budget: float) -> bool:
-    """Wait until the listener acks or ends; False when the budget ran out first."""
-    deadline = asyncio.get_running_loop().time() + budget
-    while ack.response is None and not work.done():
-        left = deadline - asyncio.get_running_loop().time()
-        if left <= 0:
-            return False
-        await asyncio.wait({work}, timeout=min(left, _ACK_POLL_SECONDS))
-    return True
+class _SignallingAck:
+    """The listener's `ack`, also resolving `acked` once it has been called: the budget waits on
+    the ack itself rather than looking for it."""
+
+    def __init__(self, ack: AsyncAck, acked: asyncio.Future[None]) -> None:
+        self._ack = ack
+        self._acked = acked
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._ack(*args, **kwargs)
+        finally:
+            if not self._acked.done():
+                self._acked.set_result(None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ack, name)
+
+
+async def _acked_or_done(
+    work: asyncio.Task[Any], ack: AsyncAck, acked: asyncio.Future[None], budget: float
+) -> bool:
+    """Wait until the listener acks or ends; False when the budget ran out first. An event that
+    Bolt acknowledged before running its listener is already answered: its listener takes its time.
+    """
+    if ack.response is None and not work.done() and not acked.done():
+        await asyncio.wait({work, acked}, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
+    return ack.response is not None or work.done() or acked.done()
 
 
 def _abandon(work: asyncio.Task[Any]) -> None:
@@ -165,10 +182,13 @@ def guard_listener(listener: Listener) -> Listener:
             response=args.response,
             this_func=listener,
         )
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if "ack" in kwargs:
+            kwargs["ack"] = _SignallingAck(ack, acked)
         work = asyncio.ensure_future(listener(**kwargs))
         settings = context.get("settings")
         budget = getattr(settings, "slack_ack_budget_seconds", ACK_BUDGET_SECONDS)
-        if not await _acked_or_done(work, ack, budget):
+        if not await _acked_or_done(work, ack, acked, budget):
             slow = TooSlow(in_database=waits_on_database(work))
             _abandon(work)
             await answer_failure(slow, ack=ack, body=body, context=context)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -158,7 +161,17 @@ def claimed_reply(area: Area, *, by: str) -> str:
     )
 
 
-def _pick_button(area: Area) -> ButtonElement:
+class Named(Protocol):
+    """What a question needs of an area it offers: an `Area`, or a search match."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
+def _pick_button(area: Named) -> ButtonElement:
     return ButtonElement(
         text=plain(escape_mrkdwn(area.name)), action_id=f"{WhoOwnsId.PICK}:{area.slug}", value=area.slug
     )
@@ -174,51 +187,77 @@ def _add_button(query: str, label: str) -> ButtonElement:
     )
 
 
-def _names(areas: list[Area]) -> str:
+def _names(areas: Sequence[Named]) -> str:
     return and_list([f"*{escape_mrkdwn(a.name)}*" for a in areas], limit=3)
 
 
-def ambiguous_text(query: str, areas: list[Area]) -> str:
+def ambiguous_text(query: str, areas: Sequence[Named]) -> str:
     return f"Several areas match *{escape_mrkdwn(query)}*: {_names(areas[:3])}. Which one did you mean?"
 
 
-def ambiguous_choices(query: str, areas: list[Area]) -> list[Block]:
-    """Top matches (two or three) as buttons to pick from."""
-    return [
-        section(ambiguous_text(query, areas)),
-        ActionsBlock(elements=[_pick_button(area) for area in areas[:3]]),
-    ]
-
-
-def did_you_mean_text(query: str, area: Area) -> str:
+def did_you_mean_text(query: str, area: Named) -> str:
     return (
         f"Did you mean *{escape_mrkdwn(area.name)}*? If not, add *{escape_mrkdwn(query)}* to the directory."
     )
 
 
-def did_you_mean(query: str, area: Area) -> list[Block]:
-    """One weak match: offer it, and adding the query as a new area."""
-    label = f'Add "{strip_broadcasts(escape_mrkdwn(query))[:60]}"'
-    return [
-        section(did_you_mean_text(query, area)),
-        ActionsBlock(elements=[_pick_button(area), _add_button(query, label)]),
-    ]
-
-
-def not_found_text(query: str, closest: list[Area]) -> str:
+def not_found_text(query: str, closest: Sequence[Named]) -> str:
     text = f"I couldn't find an owner for *{escape_mrkdwn(query)}*."
     if closest:
         text += f" Closest names: {_names(closest[:3])}."
     return text + " Know who owns it? Add it."
 
 
-def not_found(query: str, closest: list[Area]) -> list[Block]:
-    """Nothing close: the closest names (up to three) as buttons, and an "Add it" button."""
-    buttons = [_pick_button(area) for area in closest[:3]]
-    return [
-        section(not_found_text(query, closest)),
-        ActionsBlock(elements=[*buttons, _add_button(query, "Add it")]),
-    ]
+@dataclass(frozen=True)
+class Choices:
+    """An answer that is a question: its text, the areas offered as buttons, and the label of the
+    button adding the query as a new area (None: no such button)."""
+
+    text: str
+    picks: Sequence[Named]
+    add_label: str | None = None
+
+
+def ambiguous(query: str, areas: Sequence[Named]) -> Choices:
+    """Top matches (two or three) to pick from."""
+    return Choices(ambiguous_text(query, areas), areas[:3])
+
+
+def did_you_mean(query: str, area: Named) -> Choices:
+    """One weak match: offer it, and adding the query as a new area."""
+    label = f'Add "{strip_broadcasts(escape_mrkdwn(query))[:60]}"'
+    return Choices(did_you_mean_text(query, area), [area], label)
+
+
+def not_found(query: str, closest: Sequence[Named]) -> Choices:
+    """Nothing close: the closest names (up to three), and an "Add it" button."""
+    return Choices(not_found_text(query, closest), closest[:3], "Add it")
+
+
+def choice_blocks(query: str, choices: Choices) -> list[Block]:
+    buttons = [_pick_button(area) for area in choices.picks]
+    if choices.add_label is not None:
+        buttons.append(_add_button(query, choices.add_label))
+    return [section(choices.text), ActionsBlock(elements=buttons)]
+
+
+def pick_button_json(area: Named) -> dict[str, Any]:
+    """An area's button in a question, as Slack's JSON."""
+    return _pick_button(area).to_dict()
+
+
+_ACTIONS_JSON = ActionsBlock(elements=[]).to_dict()
+
+
+def choice_json(
+    query: str, choices: Choices, pick_json: Callable[[Named], dict[str, Any]] = pick_button_json
+) -> list[dict[str, Any]]:
+    """`choice_blocks` as Slack's JSON, with each area's button from `pick_json` (serialised once
+    per version of the area by the caller; serialising Block Kit validates every object)."""
+    buttons = [pick_json(area) for area in choices.picks]
+    if choices.add_label is not None:
+        buttons.append(_add_button(query, choices.add_label).to_dict())
+    return [section(choices.text).to_dict(), {**_ACTIONS_JSON, "elements": buttons}]
 
 
 def usage() -> list[Block]:
