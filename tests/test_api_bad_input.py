@@ -5,7 +5,6 @@ statuses the OpenAPI document lists."""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from typing import Any
@@ -14,8 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import exc as sa_exc
 
+from bot.api.cursors import BAD_CURSOR, CursorSigner, cursor_key, scope_of
 from bot.api.errors import DATABASE_DOWN
-from bot.api.pagination import BAD_CURSOR, encode_cursor
+from bot.api.pagination import MAX_POSITION_TEXT
+from bot.core.runtime import Runtime
 from bot.feedback import api as feedback_api
 from bot.feedback import queries as feedback_queries
 
@@ -112,31 +113,33 @@ async def test_control_characters_are_refused_in_filters(
     assert "control characters" in response.json()["message"]
 
 
-def raw_cursor(payload: str) -> str:
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+def signed(runtime: Runtime, path: str, position: dict[str, Any]) -> str:
+    """A cursor this deployment signed for `path`, around a position no page could end on."""
+    return CursorSigner(cursor_key(runtime.settings), scope_of(f"/api/v1{path}", [])).sign(position)
 
 
 @pytest.mark.parametrize(
-    ("path", "cursor"),
+    ("path", "position"),
     [
-        ("/releases", encode_cursor({"before": True})),
-        ("/releases", encode_cursor({"before": BEYOND})),
-        ("/themes", encode_cursor({"after": -5})),
-        ("/launches", encode_cursor({"after": "1"})),
-        ("/areas", encode_cursor({"after": "a" * 500})),
-        ("/feedback", encode_cursor({"created_at": "2026-01-01T00:00:00", "id": 1})),
-        ("/feedback", encode_cursor({"created_at": "9999-12-31T23:59:59-23:59", "id": 1})),
-        ("/feedback", encode_cursor({"created_at": "2026-01-01T00:00:00+00:00", "id": 1.5})),
-        ("/jobs", encode_cursor({"run_at": "0001-01-01T00:00:00+05:00", "id": 1})),
-        ("/jobs", raw_cursor("[1, 2]")),
-        ("/jobs", raw_cursor('{"run_at": "\\u0000", "id": 1}')),
-        ("/feedback", "not a cursor!"),
+        ("/releases", {"before": True}),
+        ("/releases", {"before": BEYOND}),
+        ("/themes", {"after": -5}),
+        ("/launches", {"after": "1"}),
+        ("/areas", {"after": "a" * (MAX_POSITION_TEXT + 1)}),
+        ("/areas", {"after": "Not A Slug"}),
+        ("/feedback", {"created_at": "2026-01-01T00:00:00", "id": 1}),
+        ("/feedback", {"created_at": "9999-12-31T23:59:59-23:59", "id": 1}),
+        ("/feedback", {"created_at": "2026-01-01T00:00:00+00:00", "id": 1.5}),
+        ("/feedback", {"created_at": "2026-01-01T00:00:00+00:00", "id": BEYOND}),
+        ("/jobs", {"run_at": "0001-01-01T00:00:00+05:00", "id": 1}),
+        ("/jobs", {"run_at": "\x00", "id": 1}),
+        ("/jobs", {"run_at": "yesterday", "id": 1}),
     ],
 )
-async def test_tampered_cursors_are_422_with_a_message(
-    api: httpx.AsyncClient, path: str, cursor: str
+async def test_signed_cursors_past_what_the_database_holds_are_422_with_a_message(
+    api: httpx.AsyncClient, runtime: Runtime, path: str, position: dict[str, Any]
 ) -> None:
-    response = await api.get(f"/api/v1{path}", params={"cursor": cursor})
+    response = await api.get(f"/api/v1{path}", params={"cursor": signed(runtime, path, position)})
     assert response.status_code == 422, response.text
     assert response.json()["message"] == BAD_CURSOR
 

@@ -1,12 +1,14 @@
 """Slack with a real PostgreSQL behind a fault-injecting proxy: refused, partitioned and reset
 connections still get Slack its answer within 3 s, the person is told in plain words that the
 database is unreachable (in the answer itself, or under the message they used), and a request
-answered with that error wrote nothing once the database is back."""
+answered with that error wrote nothing once the database is back. An event the database cannot
+record is answered 503 for Slack to send again, and its retry is taken exactly once."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -21,13 +23,13 @@ from sqlalchemy.engine import make_url
 from bot.core.db import create_engine, create_session_factory
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
-from bot.emulator.driver import SlackSender
+from bot.emulator.driver import SIGNING_SECRET, SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.launches.views.matrix import LaunchId
 from bot.launches.views.standup import answer_value
 from bot.slack import guard
 from bot.slack.guard import ACK_BUDGET_SECONDS, DATABASE_DOWN
-from models import Area, LaunchFunction
+from models import Area, Feedback, LaunchFunction, SlackDelivery
 from models.launch import FunctionStatus
 from tests.conftest import POSTGRES_ENV, _empty_tables
 from tests.standup_helpers import function_ids, make_launch
@@ -221,3 +223,74 @@ async def test_standup_answer_button_with_database_away_is_told_and_writes_nothi
     assert (await _status_button(slack, engineering)).status_code == 200
     await emulator.wait_for("response_url", timeout=10)
     assert await stored(postgres_database, status) == FunctionStatus.AT_RISK
+
+
+def memo_reaction(emulator: SlackEmulator) -> dict[str, Any]:
+    """Alice logs Bob's message as feedback with the memo reaction."""
+    message = emulator.add_message("C0GENERAL", "U0BOB", "Please add SSO for contractors")
+    return {
+        "type": "reaction_added",
+        "user": "U0ALICE",
+        "reaction": "memo",
+        "item_user": "U0BOB",
+        "item": {"type": "message", "channel": "C0GENERAL", "ts": message["ts"]},
+        "event_ts": message["ts"],
+    }
+
+
+async def assert_event_taken_once(
+    slack: SlackSender, emulator: SlackEmulator, event: dict[str, Any], event_id: str, count: Any
+) -> None:
+    """Slack's retries of an event not taken: the first is logged as feedback, the next dropped."""
+    retried = await slack.event(event, event_id=event_id, retry_num=1)
+    assert retried.status_code == 200, retried.text
+    await emulator.wait_for("chat.postEphemeral", timeout=10)
+    assert (await count(Feedback), await count(SlackDelivery)) == (1, 1)
+    again = await slack.event(event, event_id=event_id, retry_num=2)
+    assert again.status_code == 200
+    await asyncio.sleep(0.3)
+    assert (await count(Feedback), await count(SlackDelivery)) == (1, 1)
+    assert len(emulator.calls_to("chat.postEphemeral")) == 1
+
+
+def the_one_warning(caplog: pytest.LogCaptureFixture, event_id: str) -> str:
+    warnings = [r for r in caplog.records if r.name == "bot.slack.app" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    line = warnings[0].getMessage()
+    assert event_id in line and "database" in line and SIGNING_SECRET not in line
+    return line
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_event_the_database_cannot_record_is_503_within_the_budget_and_taken_once_on_retry(
+    fault: str,
+    http: httpx.AsyncClient,
+    slack: SlackSender,
+    emulator: SlackEmulator,
+    proxy: FaultyProxy,
+    runtime: Runtime,
+    postgres_database: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = memo_reaction(emulator)
+
+    async def count(model: Any) -> Any:
+        return await stored(postgres_database, select(func.count()).select_from(model))
+
+    assert (await http.get("/readyz")).status_code == 200
+    # The event's first statement is recording its id.
+    cut = await break_link(fault, proxy, runtime, "INSERT")
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO):
+        response = await slack.event(event, event_id="Ev0DBAWAY01")
+    took = time.monotonic() - started
+    print(f"event, {fault}: Slack answered {response.status_code} in {took:.2f} s")
+    assert cut, "the request never reached the statement the test cuts at"
+    assert response.status_code == 503 and "x-slack-no-retry" not in response.headers
+    assert took < SLACK_BOUND, took
+    print(the_one_warning(caplog, "Ev0DBAWAY01"))
+    await proxy.pass_through()
+    await abandoned_listeners_finish()
+    assert (await count(Feedback), await count(SlackDelivery)) == (0, 0)
+    assert emulator.calls_to("chat.postEphemeral") == []
+    await assert_event_taken_once(slack, emulator, event, "Ev0DBAWAY01", count)

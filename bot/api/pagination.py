@@ -1,27 +1,30 @@
-"""Keyset pagination with opaque cursors: `{"items": [...], "next_cursor": "…" | null}`."""
+"""Keyset pagination with signed, opaque cursors: `{"items": [...], "next_cursor": "…" | null}`."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from bot.api.cursors import BAD_CURSOR, MAX_CURSOR_LENGTH, CursorSigner, cursor_key, scope_of
+from bot.api.deps import RuntimeDep
 from bot.core.errors import UserError
 from bot.core.schema_base import MAX_ID, as_utc, has_control
 
+__all__ = ["BAD_CURSOR", "Page", "PageDep", "PageParams", "position_time", "position_value"]
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-BAD_CURSOR = "cursor: not a cursor this API returned; pass `next_cursor` from the previous page."
 # Longer than any slug or ISO time a cursor carries.
 MAX_POSITION_TEXT = 100
 
 
 T = TypeVar("T")
+Row = TypeVar("Row")
 
 
 class Page(BaseModel, Generic[T]):
@@ -31,43 +34,44 @@ class Page(BaseModel, Generic[T]):
     )
 
 
-class PageParams(BaseModel):
+@dataclass(frozen=True)
+class PageParams:
+    """One page request: its size, where the previous page ended, and its list's cursor signer."""
+
     limit: int
     position: dict[str, Any] | None
+    signer: CursorSigner
 
-
-def encode_cursor(position: dict[str, Any]) -> str:
-    """An opaque token for `position`; clients must not build or parse it."""
-    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The position a cursor stands for; a cursor we did not make is a clear 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        position = None
-    if not isinstance(position, dict):
-        raise UserError(BAD_CURSOR)
-    return position
+    def next_cursor(self, rows: Sequence[Row], position: Callable[[Row], dict[str, Any]]) -> str | None:
+        """The cursor after the last item shown, when `rows` (fetched `limit + 1`) hold more."""
+        if len(rows) <= self.limit:
+            return None
+        return self.signer.sign(position(rows[self.limit - 1]))
 
 
 def page_params(
+    request: Request,
+    runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=1000, description="`next_cursor` from the previous page.")
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            description="`next_cursor` from the previous page, with the same path and filters.",
+        ),
     ] = None,
 ) -> PageParams:
-    return PageParams(limit=limit, position=decode_cursor(cursor) if cursor else None)
+    signer = CursorSigner(
+        cursor_key(runtime.settings), scope_of(request.url.path, request.query_params.multi_items())
+    )
+    return PageParams(limit=limit, position=signer.open(cursor) if cursor else None, signer=signer)
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def _checked(value: Any, kind: type) -> bool:
-    # A client can send any JSON as a cursor: only values a page could have ended on pass.
+    # Signed positions are still checked: only values a page could have ended on pass.
     if kind is int:
         return type(value) is int and 0 <= value <= MAX_ID
     if kind is str:

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
-from bot.api.pagination import Page, PageDep, encode_cursor, position_time, position_value
+from bot.api.pagination import Page, PageDep, position_time, position_value
 from bot.api.params import CleanText, InUtc, ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 from bot.core.runtime import Runtime
@@ -168,10 +168,9 @@ async def list_feedback(
     rows = await feedback_queries.list_feedback(
         session=session, team_id=team_id, filters=filters, after=_position(page), limit=page.limit + 1
     )
-    next_cursor = None
-    if len(rows) > page.limit:
-        last = rows[page.limit - 1].feedback
-        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "id": last.id})
+    next_cursor = page.next_cursor(
+        rows, lambda row: {"created_at": row.feedback.created_at.isoformat(), "id": row.feedback.id}
+    )
     rows = rows[: page.limit]
     reporters = await feedback_service.reporters_by_item(
         session=session, feedback_ids=[r.feedback.id for r in rows]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import TokenDep
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
-from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.pagination import Page, PageDep, position_value
 from bot.api.params import CleanText, ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 from bot.core.schema_base import CleanInput, DbId
@@ -149,7 +149,7 @@ async def list_themes(
         limit=page.limit + 1,
         include_merged=include_merged,
     )
-    next_cursor = encode_cursor({"after": rows[page.limit - 1][0].id}) if len(rows) > page.limit else None
+    next_cursor = page.next_cursor(rows, lambda row: {"after": row[0].id})
     return Page[ThemeOut](
         items=[await _out(session, t) for t, _ in rows[: page.limit]], next_cursor=next_cursor
     )

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
-from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.pagination import Page, PageDep, position_value
 from bot.api.params import CleanText, ItemId
 from bot.api.schemas import ERROR_RESPONSES, NOT_FOUND
 from bot.core.errors import NotFound, UserError
@@ -193,7 +193,7 @@ async def list_launches(
         after_id=after,
         limit=page.limit + 1,
     )
-    next_cursor = encode_cursor({"after": rows[page.limit - 1].id}) if len(rows) > page.limit else None
+    next_cursor = page.next_cursor(rows, lambda launch: {"after": launch.id})
     return Page[LaunchOut](
         items=[LaunchOut.model_validate(x) for x in rows[: page.limit]], next_cursor=next_cursor
     )
@@ -360,7 +360,7 @@ async def list_standups(
         session=session, launch_id=launch.id, after_id=before, limit=page.limit + 1
     )
     counts = await summaries.response_counts(session=session, run_ids=[r.id for r in runs])
-    next_cursor = encode_cursor({"before": runs[page.limit - 1].id}) if len(runs) > page.limit else None
+    next_cursor = page.next_cursor(runs, lambda run: {"before": run.id})
     items = [
         StandupRunOut.model_validate(
             {**StandupRunOut.model_validate(r).model_dump(), "responses": counts[r.id]}

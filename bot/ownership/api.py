@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
-from bot.api.pagination import BAD_CURSOR, Page, PageDep, encode_cursor, position_value
+from bot.api.pagination import BAD_CURSOR, Page, PageDep, position_value
 from bot.api.params import CleanText
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND, ErrorOut
 from bot.core.errors import NotFound, UserError
@@ -151,7 +151,7 @@ async def list_areas(
     if after is not None and not _SLUG.match(after):
         raise UserError(BAD_CURSOR)
     rows = await area_service.list_areas(session=session, team_id=team_id, after=after, limit=page.limit + 1)
-    next_cursor = encode_cursor({"after": rows[page.limit - 1].slug}) if len(rows) > page.limit else None
+    next_cursor = page.next_cursor(rows, lambda area: {"after": area.slug})
     return Page[AreaOut](
         items=[AreaOut.model_validate(a) for a in rows[: page.limit]], next_cursor=next_cursor
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import TokenDep
 from bot.api.deps import RuntimeDep, SessionDep, TeamDep, after_commit
-from bot.api.pagination import Page, PageDep, encode_cursor, position_value
+from bot.api.pagination import Page, PageDep, position_value
 from bot.api.params import ItemId
 from bot.api.schemas import CONFLICT, ERROR_RESPONSES, NOT_FOUND
 from bot.core.permissions import Actor
@@ -158,7 +158,7 @@ async def list_releases(
         )
         for r in shown
     ]
-    next_cursor = encode_cursor({"before": shown[-1].id}) if len(rows) > page.limit else None
+    next_cursor = page.next_cursor(rows, lambda release: {"before": release.id})
     return Page[ReleaseSummaryOut](items=items, next_cursor=next_cursor)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.deps import SessionDep, TeamDep
-from bot.api.pagination import Page, PageDep, encode_cursor, position_time, position_value
+from bot.api.pagination import Page, PageDep, position_time, position_value
 from bot.api.schemas import ERROR_RESPONSES
 from bot.scheduler.jobs import upcoming
 
@@ -43,8 +43,5 @@ async def list_jobs(session: SessionDep, team_id: TeamDep, page: PageDep) -> Pag
     if run_at is not None:
         after = (run_at, position_value(page, "id", int))
     rows = await upcoming(session=session, team_id=team_id, after=after, limit=page.limit + 1)
-    next_cursor = None
-    if len(rows) > page.limit:
-        last = rows[page.limit - 1]
-        next_cursor = encode_cursor({"run_at": last.run_at.isoformat(), "id": last.id})
+    next_cursor = page.next_cursor(rows, lambda job: {"run_at": job.run_at.isoformat(), "id": job.id})
     return Page[JobOut](items=[JobOut.model_validate(j) for j in rows[: page.limit]], next_cursor=next_cursor)

@@ -8,15 +8,25 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.db import is_unreachable
 from bot.core.deliveries import claim_delivery
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.slack import limits
-from bot.slack.guard import failure_message, guard_listener, log_failure, tell_where_they_are
+from bot.slack.guard import (
+    TooSlow,
+    failure_message,
+    guard_listener,
+    log_failure,
+    start_ack_clock,
+    tell_where_they_are,
+    within_ack_budget,
+)
 from bot.slack.workspace import workspace_of
 
 log = logging.getLogger(__name__)
@@ -64,21 +74,45 @@ def _inject_runtime(runtime: Runtime) -> Callable[..., Awaitable[Any]]:
         context["settings"] = runtime.settings
         context["area_cache"] = runtime.area_cache
         context["runtime"] = runtime
+        start_ack_clock(context)
         return await next()
 
     return inject_runtime
 
 
+async def _claim_event(context: AsyncBoltContext, event_id: str) -> bool:
+    async with unit_of_work(context["session_factory"]) as session:
+        return await claim_delivery(session=session, key=f"event:{event_id}", team_id=workspace_of(context))
+
+
 async def _drop_retried_events(
-    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+    body: dict[str, Any],
+    request: AsyncBoltRequest,
+    context: AsyncBoltContext,
+    next: Callable[[], Awaitable[Any]],
 ) -> Any:
-    """Slack re-sends an event it thinks we missed; only the first delivery does anything."""
+    """Slack re-sends an event it thinks we missed; only the first delivery does anything.
+
+    When the database cannot record the event within the ack budget, the event is not taken:
+    Slack is answered 503, which it retries (up to three times, over about five minutes), and
+    nothing has been written, so the retry is the first delivery."""
     event_id = body.get("event_id")
     if body.get("type") == "event_callback" and event_id:
-        async with unit_of_work(context["session_factory"]) as session:
-            first = await claim_delivery(
-                session=session, key=f"event:{event_id}", team_id=workspace_of(context)
+        try:
+            first = await within_ack_budget(_claim_event(context, str(event_id)), context)
+        except Exception as error:
+            if not isinstance(error, TooSlow) and not is_unreachable(error):
+                raise
+            retry = (request.headers.get("x-slack-retry-num") or ["none"])[0]
+            log.warning(
+                "Slack event %s (retry %s) not taken, Slack will send it again: the database %s",
+                event_id,
+                retry,
+                "did not answer in time"
+                if isinstance(error, TooSlow)
+                else f"is unreachable or busy ({type(error).__name__})",
             )
+            return BoltResponse(status=503, body="")
         if not first:
             log.info("dropping repeated delivery of event %s", event_id)
             return BoltResponse(status=200, body="")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
@@ -25,6 +25,7 @@ from bot.core.errors import UserError
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[BoltResponse | None]]
+T = TypeVar("T")
 
 DATABASE_DOWN = (
     ":warning: Switchboard can't reach its database right now; nothing was changed. "
@@ -43,16 +44,52 @@ TOO_SLOW = ":warning: Switchboard took too long to answer; nothing was changed. 
 # uncommitted, and the person is told instead.
 # The default of SLACK_ACK_BUDGET_SECONDS.
 ACK_BUDGET_SECONDS = 2.0
-# Listeners abandoned at the budget, kept referenced while they roll back.
+# Where the request's ack budget ends (event-loop time): set as the request reaches Switchboard's
+# own middleware, so that the middleware's database work and the listener share the one budget.
+ACK_DEADLINE = "ack_deadline"
+# Listeners (and middleware work) abandoned at the budget, kept referenced while they roll back.
 _abandoned: set[asyncio.Task[Any]] = set()
 
 
 class TooSlow(Exception):
-    """The listener had not acked within `ACK_BUDGET_SECONDS`."""
+    """The listener had not acked (or middleware work had not ended) within the ack budget."""
 
     def __init__(self, *, in_database: bool) -> None:
         super().__init__("database" if in_database else "listener")
         self.in_database = in_database
+
+
+def _budget(context: AsyncBoltContext) -> float:
+    return float(getattr(context.get("settings"), "slack_ack_budget_seconds", ACK_BUDGET_SECONDS))
+
+
+def start_ack_clock(context: AsyncBoltContext) -> None:
+    """Start the request's ack budget (SLACK_ACK_BUDGET_SECONDS)."""
+    context[ACK_DEADLINE] = asyncio.get_running_loop().time() + _budget(context)
+
+
+def ack_budget_left(context: AsyncBoltContext) -> float:
+    """Seconds left before the request must be answered; the whole budget if its clock never started."""
+    deadline = context.get(ACK_DEADLINE)
+    if deadline is None:
+        return _budget(context)
+    return max(0.0, min(_budget(context), deadline - asyncio.get_running_loop().time()))
+
+
+async def within_ack_budget(work: Coroutine[Any, Any, T], context: AsyncBoltContext) -> T:
+    """What `work` returns, or TooSlow once the request's ack budget has run out; the work is then
+    abandoned, to roll back on its own time, rather than waited for."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=ack_budget_left(context))
+    except asyncio.CancelledError:
+        _abandon(task)
+        raise
+    if not done:
+        slow = TooSlow(in_database=waits_on_database(task))
+        _abandon(task)
+        raise slow
+    return task.result()
 
 
 def failure_message(error: BaseException) -> str:
@@ -157,14 +194,14 @@ async def _acked_or_done(
 
 
 def _abandon(work: asyncio.Task[Any]) -> None:
-    """Cancel a listener that missed the budget; it rolls back on its own time and is logged."""
+    """Cancel work that missed the budget; it rolls back on its own time and is logged."""
     work.cancel()
     _abandoned.add(work)
 
     def done(task: asyncio.Task[Any]) -> None:
         _abandoned.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.info("abandoned listener ended with %r", task.exception())
+            log.info("abandoned work ended with %r", task.exception())
 
     work.add_done_callback(done)
 
@@ -186,9 +223,7 @@ def guard_listener(listener: Listener) -> Listener:
         if "ack" in kwargs:
             kwargs["ack"] = _SignallingAck(ack, acked)
         work = asyncio.ensure_future(listener(**kwargs))
-        settings = context.get("settings")
-        budget = getattr(settings, "slack_ack_budget_seconds", ACK_BUDGET_SECONDS)
-        if not await _acked_or_done(work, ack, acked, budget):
+        if not await _acked_or_done(work, ack, acked, ack_budget_left(context)):
             slow = TooSlow(in_database=waits_on_database(work))
             _abandon(work)
             await answer_failure(slow, ack=ack, body=body, context=context)
