@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # Given the rows still held and their new expiry, renews them and answers which it renewed.
-Renew = Callable[[Collection[int], datetime], Awaitable[Collection[int]]]
+Renew = Callable[[Collection[int], datetime], Coroutine[Any, Any, Collection[int]]]
 
 TAKEN_OVER = "its lease was taken over by another process"
 UNREACHABLE = "its lease could not be renewed before running out (database unreachable)"
@@ -126,15 +126,27 @@ class Heartbeat:
             if not rows:
                 return
             started = time.monotonic()
+            # A task of its own: a renewal stuck on a silent network (and its rollback) must not
+            # hold the heartbeat past the moment the work has to stop.
+            renewal = asyncio.create_task(self._renew(rows, self._clock() + timedelta(seconds=self.lease)))
             try:
-                async with asyncio.timeout(self._cut_at() - started):
-                    renewed = await self._renew(rows, self._clock() + timedelta(seconds=self.lease))
+                done, _ = await asyncio.wait({renewal}, timeout=max(self._cut_at() - started, 0.0))
+            except asyncio.CancelledError:
+                _abandon(renewal)
+                raise
+            if not done:
+                _abandon(renewal)
+                log.error("%s of %s not renewed in time, stopping that work", self._what, sorted(rows))
+                self._lose(self.held, UNREACHABLE)
+                return
+            try:
+                renewed = renewal.result()
             except Exception as exc:
                 if time.monotonic() >= self._cut_at():
                     log.error("%s of %s not renewed in time, stopping that work: %r", self._what, rows, exc)
                     self._lose(self.held, UNREACHABLE)
                     return
-                log.warning("%s of %s not renewed, trying again: %r", self._what, rows, exc)
+                log.warning("%s of %s not renewed, trying again: %r", self._what, sorted(rows), exc)
                 self._next_beat = time.monotonic() + self.lease / 9
                 continue
             self._holds_until = started + self.lease
@@ -144,3 +156,19 @@ class Heartbeat:
             if taken:
                 log.warning("%s of %s was taken over by another process", self._what, sorted(taken))
                 self._lose(taken, TAKEN_OVER)
+
+
+_ABANDONED: set[asyncio.Task[Any]] = set()
+
+
+def _abandon(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` without waiting for it, keeping it referenced (and its outcome read) until done."""
+    task.cancel()
+    _ABANDONED.add(task)
+
+    def forget(done: asyncio.Task[Any]) -> None:
+        _ABANDONED.discard(done)
+        if not done.cancelled():
+            done.exception()
+
+    task.add_done_callback(forget)
