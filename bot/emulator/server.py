@@ -2,8 +2,8 @@
 
 It answers the Web API methods Switchboard uses with Slack-shaped responses, records every call
 with its arguments, and can be told to answer HTTP 429 with `Retry-After`, a 5xx, or an error such
-as `channel_not_found`, or to answer late. It can also enforce Slack's per-method rate limits. The tests, the demo and
-the benchmarks point `SLACK_API_URL` at it.
+as `channel_not_found`, or to answer late. It can also enforce Slack's per-method rate limits. The
+tests, the demo and the benchmarks point `SLACK_API_URL` at it.
 
 This module is the aiohttp app, the request handling and the faults and limits; `state` holds what
 the emulated Slack knows and the recorded calls, `methods` the Web API method handlers, `files`

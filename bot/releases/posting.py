@@ -196,6 +196,10 @@ async def _run_claims(
     async def worker() -> None:
         while not todo.empty():
             claim = todo.get_nowait()
+            if not heartbeat.holds(claim.id):
+                # Not renewed in time (this process may have been frozen): the heartbeat is about
+                # to stop the pass; the post is left to whoever claims it next.
+                return
             text, blocks = rendered[claim.locale]
             key = delivery_key(release_id, claim.channel)
             outcome = await send(client, pacer, claim, key=key, text=text, blocks=blocks)

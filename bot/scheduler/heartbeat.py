@@ -29,8 +29,8 @@ T = TypeVar("T")
 # Given the rows still held and their new expiry, renews them and answers which it renewed.
 Renew = Callable[[Collection[int], datetime], Coroutine[Any, Any, Collection[int]]]
 
-TAKEN_OVER = "its lease was taken over by another process"
-UNREACHABLE = "its lease could not be renewed before running out (database unreachable)"
+TAKEN_OVER = "taken over by another process"
+UNREACHABLE = "not renewed before running out (database unreachable)"
 
 
 class LeaseLost(Exception):
@@ -69,6 +69,12 @@ class Heartbeat:
     def held(self) -> set[int]:
         return {row for row, lost in self._lost.items() if not lost.done()}
 
+    def holds(self, row: int) -> bool:
+        """Whether the lease of `row` is known to hold still (a process that was frozen for a while
+        finds it may not, before its heartbeat has had a chance to tell)."""
+        lost = self._lost.get(row)
+        return lost is not None and not lost.done() and time.monotonic() < self._cut_at()
+
     def release(self, row: int) -> None:
         """The work on `row` ended: its lease is no longer renewed."""
         self._lost.pop(row, None)
@@ -91,13 +97,13 @@ class Heartbeat:
         task = asyncio.ensure_future(work)
         try:
             if lost.done():
-                raise LeaseLost(lost.result())
+                raise LeaseLost(f"{self._what} {lost.result()}")
             waiting: set[asyncio.Future[Any]] = {task, lost}
             done, _ = await asyncio.wait(waiting, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 return task.result()
             if lost in done:
-                raise LeaseLost(lost.result())
+                raise LeaseLost(f"{self._what} {lost.result()}")
             raise TimeoutError(f"still running after {limit:g} s")
         finally:
             if row is not None:
@@ -122,7 +128,7 @@ class Heartbeat:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(max(min(self._next_beat, self._cut_at()) - time.monotonic(), 0.0))
-            rows = self.held
+            rows = sorted(self.held)
             if not rows:
                 return
             started = time.monotonic()
@@ -136,7 +142,7 @@ class Heartbeat:
                 raise
             if not done:
                 _abandon(renewal)
-                log.error("%s of %s not renewed in time, stopping that work", self._what, sorted(rows))
+                log.error("%s of %s not renewed in time, stopping that work", self._what, rows)
                 self._lose(self.held, UNREACHABLE)
                 return
             try:
@@ -146,15 +152,15 @@ class Heartbeat:
                     log.error("%s of %s not renewed in time, stopping that work: %r", self._what, rows, exc)
                     self._lose(self.held, UNREACHABLE)
                     return
-                log.warning("%s of %s not renewed, trying again: %r", self._what, sorted(rows), exc)
+                log.warning("%s of %s not renewed, trying again: %r", self._what, rows, exc)
                 self._next_beat = time.monotonic() + self.lease / 9
                 continue
             self._holds_until = started + self.lease
             self._next_beat = started + self.lease / 3
             # A row released meanwhile was recorded by its work, which let go of the lease.
-            taken = {row for row in rows - set(renewed) if row in self._lost}
+            taken = sorted((set(rows) - set(renewed)) & self._lost.keys())
             if taken:
-                log.warning("%s of %s was taken over by another process", self._what, sorted(taken))
+                log.warning("%s of %s was taken over by another process", self._what, taken)
                 self._lose(taken, TAKEN_OVER)
 
 
