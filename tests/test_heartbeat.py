@@ -128,6 +128,37 @@ async def test_a_handler_outliving_several_leases_finishes_once_and_no_other_run
     assert (row.status, row.attempts, row.result) == (JobStatus.DONE, 1, {"done": True})
 
 
+async def test_a_runner_looking_at_a_later_moment_renews_in_that_moments_terms(
+    runtime: Runtime, other_runtime: Runtime, register_kind: Register
+) -> None:
+    """A tick given `now` a day ahead writes and renews leases a day ahead: another runner looking
+    at the same moment finds the job held, not expired."""
+    started = asyncio.Event()
+    runs: list[datetime] = []
+
+    async def takes_two_leases(ctx: JobContext) -> None:
+        runs.append(ctx.now)
+        started.set()
+        await asyncio.sleep(2 * LEASE.total_seconds())
+
+    register_kind(SLOW, takes_two_leases)
+    await add_job(runtime, "tomorrow", kind=SLOW)
+    tomorrow = utcnow() + timedelta(days=1)
+    ticking = asyncio.create_task(JobRunner(runtime, lease=LEASE).tick(now=tomorrow))
+    await wait_until(started, "the handler starting")
+    second = JobRunner(other_runtime, lease=LEASE)
+    async with asyncio.timeout(60):
+        while not ticking.done():
+            same_moment = utcnow() + timedelta(days=1)
+            assert await second.run_due(now=same_moment) == 0, "taken over while its lease held"
+            await asyncio.sleep(0.05)
+    await ticking
+
+    assert runs == [tomorrow]
+    row = await job_row(runtime, SLOW, "tomorrow")
+    assert (row.status, row.attempts) == (JobStatus.DONE, 1)
+
+
 @pytest.mark.parametrize("outage", ["refused", "silent"])
 async def test_a_runner_that_cannot_renew_its_lease_stops_the_handler_before_it_runs_out(
     runtime: Runtime, register_kind: Register, monkeypatch: pytest.MonkeyPatch, outage: str
