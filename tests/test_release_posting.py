@@ -19,6 +19,7 @@ from bot.emulator.server import SlackEmulator
 from bot.emulator.state import BOT_USER_ID, TEAM_ID
 from bot.releases import approval as release_approval
 from bot.releases import posting as release_posting
+from bot.releases import sending as release_sending
 from bot.releases.releases import enqueue_delivery, get_release
 from bot.releases.views.ids import ReleaseId
 from bot.scheduler.runner import JobRunner
@@ -136,18 +137,12 @@ async def test_429_retry_after_is_waited_out_and_posts_once(
     assert all(p.state == "posted" for p in (await posts(runtime)).values())
 
 
-async def test_rate_limit_longer_than_the_lease_puts_the_post_back_for_later(
+async def test_rate_limit_longer_than_the_pass_waits_puts_the_post_back_for_later(
     emulator: SlackEmulator, runtime: Runtime, api: httpx.AsyncClient, run_jobs: Any, monkeypatch: Any
 ) -> None:
     (channel,) = add_channels(emulator, "C0RELEASES")
-    # A lease shorter than Slack's Retry-After: waiting would outlive the claim.
-    monkeypatch.setattr(release_posting, "POST_LEASE", timedelta(seconds=31))
-    original = release_posting.deliver_release
-
-    async def short_lease(**kwargs: Any) -> Any:
-        return await original(**{**kwargs, "lease": timedelta(seconds=31)})
-
-    monkeypatch.setattr(release_posting, "deliver_release", short_lease)
+    # Slack's Retry-After is longer than a pass waits for one post.
+    monkeypatch.setattr(release_sending, "RATE_LIMIT_PATIENCE", 1.0)
     emulator.fail(
         "chat.postMessage", retry_after=2, times=1, when=lambda args: args.get("channel") == channel
     )

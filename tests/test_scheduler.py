@@ -121,14 +121,15 @@ async def test_claim_takes_only_due_jobs_and_holds_them_under_a_lease(runtime: R
     now = utcnow()
     await add_job(runtime, "due", run_at=now - timedelta(seconds=1))
     await add_job(runtime, "later", run_at=now + timedelta(minutes=2))
+    lease = timedelta(minutes=5)
     async with unit_of_work(runtime.session_factory) as session:
-        claimed = await jobs.claim_due(session=session, owner="a", now=now)
+        claimed = await jobs.claim_due(session=session, owner="a", now=now, lease=lease)
     assert [j.dedupe_key for j in claimed] == ["due"]
     assert claimed[0].attempts == 1
 
     async with unit_of_work(runtime.session_factory) as session:
-        assert await jobs.claim_due(session=session, owner="b", now=now) == []
-        later = await jobs.claim_due(session=session, owner="b", now=now + timedelta(minutes=2))
+        assert await jobs.claim_due(session=session, owner="b", now=now, lease=lease) == []
+        later = await jobs.claim_due(session=session, owner="b", now=now + timedelta(minutes=2), lease=lease)
     assert [j.dedupe_key for j in later] == ["later"], "the first job's lease has not run out yet"
 
 
@@ -370,7 +371,7 @@ async def test_scheduler_service_ticks_at_start_wakes_promptly_and_stops(
     assert (await job_row(runtime, POST_KIND, "after-stop")).status == JobStatus.PENDING
 
 
-async def test_handler_running_past_its_share_of_the_lease_is_stopped_and_retried(
+async def test_handler_running_past_the_hard_cap_is_stopped_and_retried(
     runtime: Runtime, register_kind: Register
 ) -> None:
     started: list[int] = []
@@ -381,7 +382,7 @@ async def test_handler_running_past_its_share_of_the_lease_is_stopped_and_retrie
 
     register_kind("test.hangs", hangs)
     await add_job(runtime, "slow", kind="test.hangs")
-    runner = JobRunner(runtime, lease=timedelta(seconds=0.5))
+    runner = JobRunner(runtime, lease=timedelta(seconds=3), max_run=timedelta(seconds=0.5))
     start = utcnow()
     await asyncio.wait_for(runner.tick(now=start), timeout=10)
 

@@ -109,6 +109,8 @@ def test_run_without_slack_credentials_exits_2_with_one_line(
         ("SLACK_BOT_TOKEN", "xoxp-user-token-secret", "xoxb-"),
         ("SLACK_APP_TOKEN", "xoxb-not-an-app-token", "xapp-"),
         ("SWITCHBOARD_TICK_SECONDS", "-5", "greater than 0"),
+        ("SWITCHBOARD_JOB_LEASE_SECONDS", "1", "greater than or equal to 3"),
+        ("SWITCHBOARD_JOB_LEASE_SECONDS", "3600", "less than or equal to 300"),
         ("DATABASE_CONNECT_TIMEOUT_SECONDS", "0", "greater than 0"),
         ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "soon", "valid number"),
         ("SLACK_CLIENT_ID", "123.456", "SLACK_CLIENT_SECRET is required"),

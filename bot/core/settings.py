@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     owners_handle_map: Path | None = None
     # Seconds between scheduler wake-ups; the database decides what is due.
     switchboard_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # How long a claimed job (and each channel post of a release) stays with its process without a
+    # heartbeat; renewed every third of it while the work runs, so a killed process's work is taken
+    # over this long after its last heartbeat.
+    switchboard_job_lease_seconds: float = Field(default=30.0, ge=3, le=300)
     # How long a post Slack cannot take right now (5xx, timeouts, 429) is retried, with capped
     # backoff, before its channel counts as failed.
     switchboard_delivery_window_hours: float = Field(default=24.0, gt=0, le=24 * 14)

@@ -2,8 +2,8 @@
 
 It answers the Web API methods Switchboard uses with Slack-shaped responses, records every call
 with its arguments, and can be told to answer HTTP 429 with `Retry-After`, a 5xx, or an error such
-as `channel_not_found`. It can also enforce Slack's per-method rate limits. The tests, the demo and
-the benchmarks point `SLACK_API_URL` at it.
+as `channel_not_found`, or to answer late. It can also enforce Slack's per-method rate limits. The
+tests, the demo and the benchmarks point `SLACK_API_URL` at it.
 
 This module is the aiohttp app, the request handling and the faults and limits; `state` holds what
 the emulated Slack knows and the recorded calls, `methods` the Web API method handlers, `files`
@@ -13,6 +13,7 @@ the external upload flow (the POSTs to its upload URLs are recorded, and can be 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
@@ -117,6 +118,8 @@ class SlackEmulator(WebApiMethods, FileMethods, SocketMode):
         self._buckets: dict[str, _Bucket | _TokenBucket] = {}
         self.tier_bursts: dict[str, int] = {}
         self._channel_last_post: dict[str, float] = {}
+        # Seconds each method's answer is held back ("*": every method not named).
+        self.latency: dict[str, float] = {}
         self._runner: web.AppRunner | None = None
 
     # ---- faults and limits -----------------------------------------------------------------
@@ -154,6 +157,12 @@ class SlackEmulator(WebApiMethods, FileMethods, SocketMode):
         self.per_channel_interval = per_channel_interval
         self.tier_bursts.update(bursts or {})
         self._buckets.clear()
+
+    def slow_down(self, seconds: float, *methods: str) -> None:
+        """Answer `methods` (every method when none is named) `seconds` late. What a call does
+        happens when it arrives, as when Slack has acted and its reply is slow to come back."""
+        for method in methods or ("*",):
+            self.latency[method] = seconds
 
     # ---- server ----------------------------------------------------------------------------
 
@@ -253,6 +262,9 @@ class SlackEmulator(WebApiMethods, FileMethods, SocketMode):
         else:
             result = handler(args)
         self.responses.append({"method": method, **result})
+        late = self.latency.get(method, self.latency.get("*", 0.0))
+        if late > 0:
+            await asyncio.sleep(late)
         return web.json_response(result)
 
     async def _read_args(self, request: web.Request) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Each audience channel's `release_posts` row, leased: claiming the posts that are due, and
-recording what Slack answered while the lease is still held."""
+"""Each audience channel's `release_posts` row, leased: claiming the posts that are due, keeping
+their short leases alive while they are sent, and recording what Slack answered while the lease is
+still held."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -13,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import PostState, Release, ReleasePost
 from models.base import utcnow
 
-POST_LEASE = timedelta(minutes=5)
+# SWITCHBOARD_JOB_LEASE_SECONDS's default; a heartbeat renews it while the post is sent.
+POST_LEASE = timedelta(seconds=30)
 CLAIM_BATCH = 64
 # How long a post Slack cannot take right now is retried (SWITCHBOARD_DELIVERY_WINDOW_HOURS).
 DELIVERY_WINDOW = timedelta(hours=24)
@@ -39,7 +42,6 @@ class PostClaim:
     mode: Literal["post", "update"]
     ts: str | None
     attempts: int
-    lease_expires_at: datetime
     first_attempt_at: datetime
 
 
@@ -122,12 +124,25 @@ async def claim_due_posts(
             mode="update" if row.state == PostState.POSTED else "post",
             ts=row.ts,
             attempts=row.attempts,
-            lease_expires_at=expires,
             first_attempt_at=row.first_attempt_at or now,
         )
         for row in result
     ]
     return sorted(claims, key=lambda c: c.id)
+
+
+async def renew_post_leases(
+    *, session: AsyncSession, post_ids: Iterable[int], owner: str, expires_at: datetime
+) -> set[int]:
+    """Move on the leases `owner` still holds among `post_ids`; the ids renewed."""
+    rows = await session.execute(
+        update(ReleasePost)
+        .where(ReleasePost.id.in_(list(post_ids)), ReleasePost.lease_owner == owner)
+        .values(lease_expires_at=expires_at)
+        .returning(ReleasePost.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows.scalars())
 
 
 def _backoff(attempts: int) -> float:

@@ -43,6 +43,7 @@ async def deliver(ctx: JobContext) -> dict[str, Any]:
             # Post leases belong to this attempt of this job, whichever process runs it.
             owner=f"job{ctx.job.id}:{ctx.job.attempts}:{uuid.uuid4().hex[:8]}",
             render=release_message,
+            lease=timedelta(seconds=ctx.settings.switchboard_job_lease_seconds),
             window=timedelta(hours=ctx.settings.switchboard_delivery_window_hours),
         )
     except NotFound as exc:

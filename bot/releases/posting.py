@@ -1,8 +1,9 @@
 """Posting a release to every audience channel, exactly once, paced, and surviving crashes.
 
-Each channel has a `release_posts` row. A pass claims due rows with a lease (PostgreSQL:
+Each channel has a `release_posts` row. A pass claims due rows with a short lease (PostgreSQL:
 `FOR UPDATE SKIP LOCKED`; on both backends a conditional update is the final word), which also
-records the intent to post *before* Slack is called. A row found still `posting` after its lease
+records the intent to post *before* Slack is called; a heartbeat keeps the leases alive until
+Slack has answered, and stops the pass if one is lost. A row found still `posting` after its lease
 ran out belonged to a process that died mid-call: the next attempt first looks in the channel for
 the release's message metadata (`post_once(maybe_posted=True)`) and only posts when it is not there.
 
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,9 +38,11 @@ from bot.releases.claims import (
     PostClaim,
     claim_due_posts,
     record_outcome,
+    renew_post_leases,
 )
 from bot.releases.releases import REPORT_KIND, ReleaseCopy
 from bot.releases.sending import SlackPacer, pacer_for, posting_client, send
+from bot.scheduler.heartbeat import Heartbeat
 from bot.scheduler.jobs import enqueue
 from models import PostState, Release, ReleasePost, ReleaseStatus
 from models.base import utcnow
@@ -111,7 +115,10 @@ async def deliver_release(
     lease: timedelta = POST_LEASE,
     window: timedelta = DELIVERY_WINDOW,
 ) -> PassResult:
-    """Post (or update) every due channel of a release, then settle what happened."""
+    """Post (or update) every due channel of a release, then settle what happened.
+
+    Raises LeaseLost, having stopped posting, when a post's lease is taken over or cannot be
+    renewed in time; its channel is then left to whoever claims it next."""
     async with unit_of_work(session_factory) as session:
         skip = await start_posting(session=session, team_id=team_id, release_id=release_id, now=utcnow())
     if skip:
@@ -121,6 +128,7 @@ async def deliver_release(
     url: str | None = None
     outcomes: Counter[str] = Counter()
     while True:
+        since = time.monotonic()
         async with unit_of_work(session_factory) as session:
             release = await release_service.get_release(
                 session=session, team_id=team_id, release_id=release_id
@@ -147,6 +155,8 @@ async def deliver_release(
             concurrency=concurrency,
             outcomes=outcomes,
             window=window,
+            lease=lease,
+            since=since,
         )
     async with unit_of_work(session_factory) as session:
         status = await settle(session=session, team_id=team_id, release_id=release_id)
@@ -167,8 +177,17 @@ async def _run_claims(
     concurrency: int,
     outcomes: Counter[str],
     window: timedelta,
+    lease: timedelta,
+    since: float,
 ) -> None:
-    """Send every claim with `concurrency` workers while one writer records the answers."""
+    """Send every claim with `concurrency` workers while one writer records the answers, the
+    claims' leases (taken at the monotonic moment `since`) kept alive meanwhile."""
+
+    async def renew(held: Collection[int], expires_at: datetime) -> set[int]:
+        async with unit_of_work(session_factory) as session:
+            return await renew_post_leases(session=session, post_ids=held, owner=owner, expires_at=expires_at)
+
+    heartbeat = Heartbeat([c.id for c in claims], renew=renew, lease=lease, since=since, what="post lease")
     todo: asyncio.Queue[PostClaim] = asyncio.Queue()
     for claim in claims:
         todo.put_nowait(claim)
@@ -177,6 +196,10 @@ async def _run_claims(
     async def worker() -> None:
         while not todo.empty():
             claim = todo.get_nowait()
+            if not heartbeat.holds(claim.id):
+                # Not renewed in time (this process may have been frozen): the heartbeat is about
+                # to stop the pass; the post is left to whoever claims it next.
+                return
             text, blocks = rendered[claim.locale]
             key = delivery_key(release_id, claim.channel)
             outcome = await send(client, pacer, claim, key=key, text=text, blocks=blocks)
@@ -196,6 +219,10 @@ async def _run_claims(
             results = [item for item in batch if item is not None]
             if not results:
                 continue
+            # Slack has answered: were the lease to run out before the record is written, the
+            # next claimer would find the message by its metadata.
+            for claim, _ in results:
+                heartbeat.release(claim.id)
             async with unit_of_work(session_factory) as session:
                 for claim, outcome in results:
                     held = await record_outcome(
@@ -212,14 +239,18 @@ async def _run_claims(
                             "post %s of release %s finished after its lease was taken", claim.id, release_id
                         )
 
-    # TaskGroups, not gather: if any task dies the others stop too, leaving their rows leased for
-    # recovery instead of posting on unsupervised.
-    async with asyncio.TaskGroup() as group:
-        group.create_task(writer())
-        async with asyncio.TaskGroup() as workers:
-            for _ in range(min(concurrency, len(claims))):
-                workers.create_task(worker())
-        done.put_nowait(None)
+    async def send_all() -> None:
+        # TaskGroups, not gather: if any task dies the others stop too, leaving their rows leased
+        # for recovery instead of posting on unsupervised.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(writer())
+            async with asyncio.TaskGroup() as workers:
+                for _ in range(min(concurrency, len(claims))):
+                    workers.create_task(worker())
+            done.put_nowait(None)
+
+    async with heartbeat.running():
+        await heartbeat.guard(send_all())
 
 
 def final_status(posts: list[ReleasePost]) -> ReleaseStatus:

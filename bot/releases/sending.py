@@ -17,10 +17,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.db import SessionFactory
 from bot.core.posting import post_once
 from bot.releases.claims import Outcome, PostClaim
-from models.base import utcnow
 
 # Slack: "1 message per second to a specific channel".
 PER_CHANNEL_INTERVAL = 1.0
+# How long one pass waits out Slack's 429s for a post before putting it back for a later pass
+# (its lease is kept alive meanwhile).
+RATE_LIMIT_PATIENCE = 270.0
 # After a 429, this many posts in flight at most, until Slack has said nothing for a minute.
 CAUTIOUS_IN_FLIGHT = 4
 QUIET_AFTER_429 = 60.0
@@ -111,7 +113,7 @@ def pacer_for(session_factory: SessionFactory, team_id: str) -> SlackPacer:
 
 def posting_client(client: AsyncWebClient) -> AsyncWebClient:
     """The client without automatic retries: a retried post must first check the channel, and
-    429s are paced here, against the post's lease."""
+    429s are paced here."""
     client.retry_handlers = []
     return client
 
@@ -146,8 +148,8 @@ async def send(
     text: str,
     blocks: list[dict[str, Any]],
 ) -> Outcome:
-    """One post or edit, waiting out 429s while the lease allows; never raises for Slack's answers."""
-    deadline = time.monotonic() + (claim.lease_expires_at - utcnow()).total_seconds() - 30
+    """One post or edit, waiting out 429s for a while; never raises for Slack's answers."""
+    deadline = time.monotonic() + RATE_LIMIT_PATIENCE
     while True:
         try:
             async with pacer.slot(claim.channel):

@@ -1,8 +1,9 @@
-"""Due work in the `jobs` table: enqueue it once, claim it with a lease, record how it ended."""
+"""Due work in the `jobs` table: enqueue it once, claim it with a lease (renewed while it runs),
+record how it ended."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Job, JobStatus
 from models.base import utcnow
 
-DEFAULT_LEASE = timedelta(minutes=5)
+# SWITCHBOARD_JOB_LEASE_SECONDS's default; a heartbeat renews it while the job runs.
+DEFAULT_LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,21 @@ async def claim_due(
         for row in rows
     ]
     return sorted(claimed, key=lambda job: (job.run_at, job.id))
+
+
+async def renew_leases(
+    *, session: AsyncSession, job_ids: Iterable[int], owner: str, expires_at: datetime
+) -> set[int]:
+    """Move on the leases `owner` still holds among `job_ids`; the ids renewed (a job missing was
+    taken over by another runner after its lease ran out)."""
+    rows = await session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.lease_owner == owner, Job.status == JobStatus.RUNNING)
+        .values(lease_expires_at=expires_at)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows.scalars())
 
 
 async def finish(

@@ -6,13 +6,16 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.metrics import JOBS_FINISHED, SCHEDULER_LAG
 from bot.core.uow import unit_of_work
 from bot.scheduler import jobs
+from bot.scheduler.heartbeat import Heartbeat, LeaseLost
 from bot.scheduler.locks import try_exclusive
 from bot.scheduler.registry import JOB_HANDLERS, PLANNERS, JobContext, SkipJob
 from models import JobStatus
@@ -31,7 +34,8 @@ def _load_features() -> None:
     load_features()
 
 
-HANDLER_SHARE_OF_LEASE = 0.8
+# A handler still running after this long is stopped and retried, its lease alive or not.
+MAX_RUN = timedelta(hours=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -41,8 +45,11 @@ def backoff(attempts: int) -> timedelta:
 class JobRunner:
     """Claims due jobs under a lease and runs them; any number may share one database.
 
+    The lease is short (SWITCHBOARD_JOB_LEASE_SECONDS) and renewed by a heartbeat while the job
+    waits for its turn and runs, so a runner that dies leaves its jobs to the others a lease later.
+
     `now` may be given to `tick` so that tests (and the demo) can look at a later moment without
-    waiting for it; handlers see it as `JobContext.now`.
+    waiting for it; handlers see it as `JobContext.now`, and leases are written in its terms.
     """
 
     def __init__(
@@ -51,14 +58,16 @@ class JobRunner:
         *,
         batch: int = 50,
         concurrency: int = 8,
-        lease: timedelta = jobs.DEFAULT_LEASE,
+        lease: timedelta | None = None,
+        max_run: timedelta = MAX_RUN,
     ) -> None:
         _load_features()
         self.runtime = runtime
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.batch = batch
         self.concurrency = concurrency
-        self.lease = lease
+        self.lease = lease or timedelta(seconds=runtime.settings.switchboard_job_lease_seconds)
+        self.max_run = max_run
         self._lock = asyncio.Lock()
 
     async def tick(self, now: datetime | None = None) -> int:
@@ -92,6 +101,7 @@ class JobRunner:
                 log.exception("planner %s failed", name)
 
     async def run_due(self, now: datetime | None = None) -> int:
+        since = time.monotonic()
         async with unit_of_work(self.runtime.session_factory) as session:
             claimed = await jobs.claim_due(
                 session=session,
@@ -104,15 +114,34 @@ class JobRunner:
         if not claimed:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
+        heartbeat = self._heartbeat([job.id for job in claimed], since=since, now=now)
 
         async def run(job: jobs.ClaimedJob) -> None:
             async with gate:
-                await self.run_one(job, now)
+                await self.run_one(job, now, heartbeat=heartbeat)
 
-        await asyncio.gather(*(run(job) for job in claimed))
+        async with heartbeat.running():
+            await asyncio.gather(*(run(job) for job in claimed))
         return len(claimed)
 
-    async def run_one(self, job: jobs.ClaimedJob, now: datetime | None = None) -> None:
+    def _heartbeat(self, job_ids: Collection[int], *, since: float, now: datetime | None) -> Heartbeat:
+        """Keeps the leases of claimed jobs alive, in their own short units of work."""
+        skew = now - utcnow() if now is not None else timedelta(0)
+
+        async def renew(held: Collection[int], expires_at: datetime) -> set[int]:
+            async with unit_of_work(self.runtime.session_factory) as session:
+                return await jobs.renew_leases(
+                    session=session, job_ids=held, owner=self.owner, expires_at=expires_at
+                )
+
+        def clock() -> datetime:
+            return utcnow() + skew
+
+        return Heartbeat(job_ids, renew=renew, lease=self.lease, since=since, clock=clock, what="job lease")
+
+    async def run_one(
+        self, job: jobs.ClaimedJob, now: datetime | None = None, *, heartbeat: Heartbeat
+    ) -> None:
         now = now or utcnow()
         SCHEDULER_LAG.labels(kind=job.kind).observe(max((now - job.run_at).total_seconds(), 0.0))
         handler = JOB_HANDLERS.get(job.kind)
@@ -126,10 +155,16 @@ class JobRunner:
             )
         else:
             try:
-                # Past its lease another runner may claim the job; stop well before that so two
-                # runners never work on one job at the same time.
-                async with asyncio.timeout(self.lease.total_seconds() * HANDLER_SHARE_OF_LEASE):
-                    result = await handler(JobContext(runtime=self.runtime, job=job, now=now))
+                result = await heartbeat.guard(
+                    handler(JobContext(runtime=self.runtime, job=job, now=now)),
+                    row=job.id,
+                    limit=self.max_run.total_seconds(),
+                )
+            except LeaseLost as exc:
+                # Nothing is written: the job is another runner's now, or will be once the lease
+                # this runner could not renew runs out.
+                log.warning("job %s %s stopped (attempt %s): %s", job.kind, job.dedupe_key, job.attempts, exc)
+                return
             except SkipJob as exc:
                 status, error = JobStatus.SKIPPED, str(exc)
                 log.info("skipping %s %s: %s", job.kind, job.dedupe_key, exc)
@@ -146,6 +181,7 @@ class JobRunner:
                         )
                     return
                 status, error = JobStatus.FAILED, repr(exc)
+        heartbeat.release(job.id)
         async with unit_of_work(self.runtime.session_factory) as session:
             held = await jobs.finish(
                 session=session,
