@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.scheduler.retry import delivery_backoff
 from models import PostState, Release, ReleasePost
 from models.base import utcnow
 
@@ -17,9 +18,6 @@ POST_LEASE = timedelta(minutes=5)
 CLAIM_BATCH = 64
 # How long a post Slack cannot take right now is retried (SWITCHBOARD_DELIVERY_WINDOW_HOURS).
 DELIVERY_WINDOW = timedelta(hours=24)
-# Backoff between attempts doubles from the first up to the cap.
-FIRST_BACKOFF_SECONDS = 15
-MAX_BACKOFF_SECONDS = 900
 
 
 def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
@@ -130,10 +128,6 @@ async def claim_due_posts(
     return sorted(claims, key=lambda c: c.id)
 
 
-def _backoff(attempts: int) -> float:
-    return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
-
-
 async def record_outcome(
     *,
     session: AsyncSession,
@@ -178,7 +172,7 @@ async def record_outcome(
             # The message stays as it was; the error says why the edit is missing.
             values.update(error=f"edit not applied: {error}"[:255], revision=revision, attempts=0)
     else:
-        wait = timedelta(seconds=outcome.retry_in or _backoff(claim.attempts))
+        wait = timedelta(seconds=outcome.retry_in) if outcome.retry_in else delivery_backoff(claim.attempts)
         values.update(
             state=PostState.PENDING if claim.mode == "post" else PostState.POSTED,
             error=(outcome.error or "")[:255] or None,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.metrics import JOBS_FINISHED, SCHEDULER_LAG
 from bot.core.uow import unit_of_work
-from bot.scheduler import jobs
+from bot.scheduler import jobs, retry
 from bot.scheduler.locks import try_exclusive
 from bot.scheduler.registry import JOB_HANDLERS, PLANNERS, JobContext, SkipJob
 from models import JobStatus
@@ -32,10 +32,6 @@ def _load_features() -> None:
 
 
 HANDLER_SHARE_OF_LEASE = 0.8
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
 class JobRunner:
@@ -135,17 +131,10 @@ class JobRunner:
                 log.info("skipping %s %s: %s", job.kind, job.dedupe_key, exc)
             except Exception as exc:
                 log.exception("job %s %s failed (attempt %s)", job.kind, job.dedupe_key, job.attempts)
-                if job.attempts < job.max_attempts:
-                    async with unit_of_work(self.runtime.session_factory) as session:
-                        await jobs.retry_later(
-                            session=session,
-                            job_id=job.id,
-                            owner=self.owner,
-                            run_at=now + backoff(job.attempts),
-                            error=repr(exc),
-                        )
+                error = await retry.after_failure(self.runtime, job, exc, owner=self.owner, now=now)
+                if error is None:
                     return
-                status, error = JobStatus.FAILED, repr(exc)
+                status = JobStatus.FAILED
         async with unit_of_work(self.runtime.session_factory) as session:
             held = await jobs.finish(
                 session=session,
