@@ -78,6 +78,8 @@ class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     SKIPPED = "skipped"
+    # Slack refused it, or stayed unreachable for the whole delivery window.
+    FAILED = "failed"
 
 
 # The text search configuration is part of the index expression: queries must use the same one

@@ -27,7 +27,8 @@ from bot.ownership.announcements import STALE_REPORT_KIND
 from bot.ownership.confirmation import CONFIRM_KIND, REMIND_AFTER, REMIND_KIND, confirmation_period
 from bot.ownership.jobs import plan_confirmations, report_week
 from bot.ownership.schema import AreaIn
-from bot.scheduler.runner import JobRunner, backoff
+from bot.scheduler.retry import backoff
+from bot.scheduler.runner import JobRunner
 from models import Area, Job, JobStatus, OwnerStatus
 from models.base import utcnow
 from tests.helpers import after_announce_window

@@ -15,8 +15,8 @@ import time_machine
 from bot.core.runtime import Runtime
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
-from bot.releases.claims import MAX_BACKOFF_SECONDS
 from bot.releases.views.ids import ReleaseId
+from bot.scheduler.retry import MAX_DELIVERY_BACKOFF
 from models import ReleasePost
 from models.base import utcnow
 from tests.helpers import rendered
@@ -78,7 +78,7 @@ async def test_a_channel_answering_5xx_for_a_while_gets_the_release_once_and_it_
     # Each wait was longer than the last, up to the cap.
     gaps = [b.next_attempt_at - a.next_attempt_at for a, b in zip(retried, retried[1:], strict=False)]
     assert all(g > timedelta(0) for g in gaps) and all(
-        g <= timedelta(seconds=MAX_BACKOFF_SECONDS + 5) for g in gaps
+        g <= MAX_DELIVERY_BACKOFF + timedelta(seconds=5) for g in gaps
     )
     assert all(len(channel_posts(emulator, c)) == 1 for c in channels)
     assert {p.state for p in (await posts(runtime)).values()} == {"posted"}

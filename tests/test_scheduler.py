@@ -30,7 +30,8 @@ from bot.scheduler.registry import (
     job_handler,
     planner,
 )
-from bot.scheduler.runner import JobRunner, backoff
+from bot.scheduler.retry import backoff
+from bot.scheduler.runner import JobRunner
 from bot.scheduler.service import SchedulerService
 from models import Job, JobStatus
 from models.base import utcnow

@@ -110,7 +110,7 @@ async def test_shipping_replies_in_each_thread_and_dms_each_person_once(
 
     status = (await api.post(f"/api/v1/themes/{theme_id}/ship")).json()
     assert (status["newly_shipped"], status["enqueued"]) == (False, 0)
-    assert status["notifications"] == {"pending": 0, "sent": 6, "skipped": 0}
+    assert status["notifications"] == {"pending": 0, "sent": 6, "skipped": 0, "failed": 0}
     await run_jobs()
     assert len(emulator.calls_to("chat.postMessage")) == 6
     items = (await api.get("/api/v1/feedback", params={"theme_id": theme_id})).json()["items"]
@@ -166,10 +166,10 @@ async def test_crash_between_two_dms_then_a_retried_ship_tells_each_person_once(
         key = theme_service.thread_key(theme_id, "C0GENERAL", message["ts"])
         assert len(posts_with_key(emulator, "C0GENERAL", key)) == 1
     final = (await api.post(f"/api/v1/themes/{theme_id}/ship")).json()
-    assert final["notifications"] == {"pending": 0, "sent": 6, "skipped": 0}
+    assert final["notifications"] == {"pending": 0, "sent": 6, "skipped": 0, "failed": 0}
 
 
-async def test_a_failed_dm_is_retried_and_a_deactivated_person_is_skipped(
+async def test_a_failed_dm_is_retried_and_a_deactivated_person_is_reported_not_told(
     emulator: SlackEmulator, runtime: Runtime, run_jobs: Any, api: Any, requests_for_export: dict[str, Any]
 ) -> None:
     theme_id = requests_for_export["theme_id"]
@@ -189,7 +189,12 @@ async def test_a_failed_dm_is_retried_and_a_deactivated_person_is_skipped(
     await run_jobs()
     assert len(posts_with_key(emulator, "D0BOB", theme_service.dm_key(theme_id, "U0BOB"))) == 1
     status = (await api.post(f"/api/v1/themes/{theme_id}/ship")).json()
-    assert status["notifications"] == {"pending": 0, "sent": 5, "skipped": 1}
+    assert status["notifications"] == {"pending": 0, "sent": 5, "skipped": 0, "failed": 1}
+    # The theme has no area owner and was shipped through the API: the feedback channel hears.
+    await run_jobs()
+    (report,) = emulator.calls_to("chat.postMessage", channel="C0FEEDBACK")
+    assert "<@U0DAVE> (a DM): their Slack account is deactivated (`user_disabled`)" in report["text"]
+    assert "1 of its 6 ship notices did not arrive" in rendered(report["blocks"])
 
 
 async def test_ship_theme_service_records_the_release_and_tells_people_linked_later(

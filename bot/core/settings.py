@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     # heartbeat; renewed every third of it while the work runs, so a killed process's work is taken
     # over this long after its last heartbeat.
     switchboard_job_lease_seconds: float = Field(default=30.0, ge=3, le=300)
-    # How long a post Slack cannot take right now (5xx, timeouts, 429) is retried, with capped
-    # backoff, before its channel counts as failed.
+    # How long a message Slack cannot take right now (5xx, timeouts, 429) is retried, with capped
+    # backoff, before it counts as failed (a release post, a ship notice, a standup prompt, an
+    # ownership DM).
     switchboard_delivery_window_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     # Where work is tracked: each tracker's webhook secret (unset: its endpoint refuses everything).
     github_webhook_secret: SecretStr | None = None

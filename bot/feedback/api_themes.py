@@ -83,7 +83,9 @@ class ShipOut(BaseModel):
     enqueued: int = Field(description="Notifications added by this call (thread replies + DMs).")
     threads: int = Field(description="Slack threads told in all.")
     people: int = Field(description="People told by DM in all.")
-    notifications: dict[str, int] = Field(description="Notifications by status: pending, sent, skipped.")
+    notifications: dict[str, int] = Field(
+        description="Notifications by status: pending, sent, skipped, failed (not delivered)."
+    )
 
 
 def _link_out(link: ThemeLink) -> LinkOut:

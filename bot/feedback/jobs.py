@@ -21,12 +21,14 @@ from bot.feedback.digest import (
     teams_with_feedback,
     week_before,
 )
+from bot.feedback.ship_reports import record_notice
 from bot.feedback.themes import SHIP_NOTICE_KIND
 from bot.feedback.views.digest import critical_alert, digest
 from bot.feedback.views.themes import shipped_dm, shipped_thread_reply
 from bot.scheduler.jobs import enqueue
-from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
+from bot.scheduler.registry import JobContext, SkipJob, Undelivered, job_handler, planner
 from bot.slack.blocks import as_dicts
+from bot.slack.errors import is_permanent, slack_error
 from models import Area, Feedback, FeedbackReporter, Theme, ThemeNotification
 from models.base import utcnow
 from models.feedback import NotificationStatus
@@ -35,27 +37,6 @@ if TYPE_CHECKING:
     from bot.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-# Slack answers that retrying cannot fix: the work is recorded as skipped with the reason.
-PERMANENT_ERRORS = frozenset(
-    {
-        "account_inactive",
-        "cannot_dm_bot",
-        "channel_not_found",
-        "is_archived",
-        "message_not_found",
-        "no_permission",
-        "not_in_channel",
-        "restricted_action",
-        "thread_not_found",
-        "user_disabled",
-        "user_not_found",
-    }
-)
-
-
-def slack_error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error") or "unknown_error")
 
 
 @job_handler(MARK_KIND)
@@ -72,7 +53,7 @@ async def mark_captured(ctx: JobContext) -> dict[str, Any]:
     except SlackApiError as exc:
         error = slack_error(exc)
         if error != "already_reacted":
-            if error in PERMANENT_ERRORS:
+            if is_permanent(exc):
                 raise SkipJob(f"could not mark the message: {error}") from exc
             raise
     async with unit_of_work(ctx.session_factory) as session:
@@ -113,7 +94,7 @@ async def alert_critical(ctx: JobContext) -> dict[str, Any]:
             maybe_posted=ctx.job.attempts > 1,
         )
     except SlackApiError as exc:
-        if slack_error(exc) in PERMANENT_ERRORS:
+        if is_permanent(exc):
             raise SkipJob(f"could not alert {target}: {slack_error(exc)}") from exc
         raise
 
@@ -138,17 +119,33 @@ async def _record_notice(
     detail: str | None = None,
 ) -> None:
     async with unit_of_work(ctx.session_factory) as session:
-        await session.execute(
-            update(ThemeNotification)
-            .where(
-                ThemeNotification.theme_id == int(ctx.job.payload["theme_id"]),
-                ThemeNotification.target == str(ctx.job.payload["target"]),
-            )
-            .values(status=status, channel=channel, ts=ts, detail=detail, sent_at=utcnow())
+        await record_notice(
+            session=session,
+            team_id=ctx.job.team_id,
+            theme_id=int(ctx.job.payload["theme_id"]),
+            target=str(ctx.job.payload["target"]),
+            status=status,
+            now=utcnow(),
+            channel=channel,
+            ts=ts,
+            detail=detail,
         )
 
 
-@job_handler(SHIP_NOTICE_KIND)
+async def ship_notice_undelivered(failed: Undelivered) -> None:
+    """The notice stays unsent for good: its record says why, and the theme's report may go out."""
+    await record_notice(
+        session=failed.session,
+        team_id=failed.job.team_id,
+        theme_id=int(failed.job.payload["theme_id"]),
+        target=str(failed.job.payload["target"]),
+        status=NotificationStatus.FAILED,
+        now=failed.now,
+        detail=failed.error,
+    )
+
+
+@job_handler(SHIP_NOTICE_KIND, undelivered=ship_notice_undelivered)
 async def send_ship_notice(ctx: JobContext) -> dict[str, Any]:
     """One thread reply or one DM saying a theme shipped; `post_once` keeps it to one."""
     payload = ctx.job.payload
@@ -178,23 +175,16 @@ async def send_ship_notice(ctx: JobContext) -> dict[str, Any]:
             text, blocks = shipped_thread_reply(
                 theme_title=theme.title, release_title=theme.release_title, release_link=theme.release_link
             )
-    client = await ctx.client()
-    try:
-        posted = await post_once(
-            client,
-            channel=channel,
-            key=str(payload["key"]),
-            text=text,
-            blocks=as_dicts(blocks),
-            thread_ts=thread_ts,
-            maybe_posted=ctx.job.attempts > 1,
-        )
-    except SlackApiError as exc:
-        error = slack_error(exc)
-        if error in PERMANENT_ERRORS:
-            await _record_notice(ctx, status=NotificationStatus.SKIPPED, detail=error)
-            raise SkipJob(f"could not tell {channel}: {error}") from exc
-        raise
+    # Slack's refusals and outages are the scheduler's to handle (see bot.scheduler.retry).
+    posted = await post_once(
+        await ctx.client(),
+        channel=channel,
+        key=str(payload["key"]),
+        text=text,
+        blocks=as_dicts(blocks),
+        thread_ts=thread_ts,
+        maybe_posted=ctx.job.attempts > 1,
+    )
     await _record_notice(ctx, status=NotificationStatus.SENT, channel=posted["channel"], ts=posted["ts"])
     return posted
 

@@ -10,7 +10,6 @@ from sqlalchemy import delete, update
 
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
-from bot.feedback.jobs import PERMANENT_ERRORS, slack_error
 from bot.integrations.decisions import tracked_theme
 from bot.integrations.drafts import DRAFT_NOTICE_KIND
 from bot.integrations.intake import NO_WORKSPACE, TRACKER_EVENTS_KIND, event_from_payload
@@ -21,6 +20,7 @@ from bot.releases.views.compose import preview_controls
 from bot.scheduler.jobs import enqueue
 from bot.scheduler.registry import JobContext, SkipJob, job_handler, planner
 from bot.slack.blocks import as_dicts
+from bot.slack.errors import is_permanent, slack_error
 from models import ReleaseStatus, Theme, ThemeLink, WebhookDelivery
 from models.base import utcnow
 from models.feedback import ThemeStatus
@@ -121,7 +121,7 @@ async def _post(ctx: JobContext, *, channel: str, text: str, blocks: list[dict[s
             maybe_posted=ctx.job.attempts > 1,
         )
     except SlackApiError as exc:
-        if slack_error(exc) in PERMANENT_ERRORS:
+        if is_permanent(exc):
             raise SkipJob(f"could not tell {channel}: {slack_error(exc)}") from exc
         raise
 

@@ -14,10 +14,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.pacing import SlackPacer, pacer_for
 from bot.core.posting import post_once
 from bot.core.uow import unit_of_work
-from bot.launches import answers, away, people, prompts, standups, summaries
+from bot.launches import answers, away, people, prompt_reports, prompts, standups, summaries
 from bot.launches.views.standup import prompt_blocks, prompt_text
 from bot.scheduler.registry import JobContext, SkipJob, job_handler
 from bot.slack.blocks import as_dicts
+from bot.slack.errors import is_permanent, slack_error
 from models.launch import Launch, StandupPerson, StandupRun
 
 if TYPE_CHECKING:
@@ -27,14 +28,6 @@ log = logging.getLogger(__name__)
 
 # DMs in flight at once; the pacer, not this number, decides the rate.
 PROMPT_CONCURRENCY = 20
-# Slack answers that retrying cannot fix: the person is gone or cannot be messaged.
-UNDELIVERABLE = {
-    "user_not_found",
-    "user_disabled",
-    "channel_not_found",
-    "cannot_dm_bot",
-    "not_allowed_token_type",
-}
 
 
 async def send_all(
@@ -96,9 +89,13 @@ def _due_of(payload: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(due) if due else None
 
 
-@job_handler(prompts.PROMPT_KIND)
+@job_handler(prompts.PROMPT_KIND, undelivered=prompt_reports.prompts_undelivered)
 async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
-    """DM everyone of the run whose prompt is due at this moment; each delivery is recorded."""
+    """DM everyone of the run whose prompt is due at this moment; each delivery is recorded.
+
+    A person Slack refuses to DM is recorded as undeliverable and the others are still asked; when
+    Slack is unreachable the job is tried again, for those not yet asked (see bot.scheduler.retry).
+    """
     run_id = int(ctx.job.payload["run_id"])
     due = _due_of(ctx.job.payload)
     async with unit_of_work(ctx.session_factory) as session:
@@ -115,6 +112,17 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
         )
     # Raised after the commit: a skipped run records why.
     if isinstance(batch, str):
+        if due is not None and ctx.job.attempts > 1:
+            # An earlier attempt did not reach everyone (Slack was unreachable, or the attempt was
+            # cut short): whoever it left will not be asked now, and the launch owner hears.
+            async with unit_of_work(ctx.session_factory) as session:
+                await prompt_reports.mark_unsent(
+                    session=session,
+                    team_id=ctx.job.team_id,
+                    run_id=run_id,
+                    due=due,
+                    error=prompt_reports.CLOSED_BEFORE_DELIVERY,
+                )
         raise SkipJob(batch)
     known = await people_for(
         ctx.runtime, ctx.job.team_id, batch.users, now=ctx.now, max_age=people.STATUS_TTL
@@ -146,12 +154,13 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
                 retried=ctx.job.attempts > 1,
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            if error not in UNDELIVERABLE:
+            if not is_permanent(exc):
                 raise
             undeliverable.append(user_id)
             async with unit_of_work(ctx.session_factory) as session:
-                await answers.record_prompt(session=session, run_id=run_id, user_id=user_id, error=error)
+                await answers.record_prompt(
+                    session=session, run_id=run_id, user_id=user_id, error=slack_error(exc)
+                )
             return
         async with unit_of_work(ctx.session_factory) as session:
             await answers.record_prompt(
@@ -159,10 +168,14 @@ async def send_standup_prompts(ctx: JobContext) -> dict[str, Any]:
             )
 
     await send_all(users, prompt)
+    async with unit_of_work(ctx.session_factory) as session:
+        await prompt_reports.queue_report(
+            session=session, team_id=ctx.job.team_id, run_id=run_id, due=batch.due
+        )
     return {"prompted": len(users) - len(undeliverable), "undeliverable": undeliverable, "away": sorted(gone)}
 
 
-@job_handler(prompts.REMINDER_KIND)
+@job_handler(prompts.REMINDER_KIND, delivery=True)
 async def send_standup_reminders(ctx: JobContext) -> dict[str, Any]:
     """One reminder to each person of this moment who has not answered yet; the others hear nothing."""
     run_id = int(ctx.job.payload["run_id"])
@@ -198,7 +211,8 @@ async def send_standup_reminders(ctx: JobContext) -> dict[str, Any]:
                 retried=ctx.job.attempts > 1,
             )
         except SlackApiError as exc:
-            if str(exc.response.get("error")) in UNDELIVERABLE:
+            # The prompt itself reached them; a reminder Slack refuses is not worth a word.
+            if is_permanent(exc):
                 return
             raise
         async with unit_of_work(ctx.session_factory) as session:

@@ -36,6 +36,7 @@ from bot.ownership.confirmation import (
     record_request,
     still_unanswered,
 )
+from bot.ownership.unreachable import owner_unreachable_hook
 from bot.ownership.views.announcements import owner_change_text, owner_changes_summary
 from bot.ownership.views.freshness import (
     AREAS_PER_QUESTION,
@@ -80,7 +81,7 @@ async def tell_ownership_channel(
     )
 
 
-@job_handler(ANNOUNCE_KIND)
+@job_handler(ANNOUNCE_KIND, delivery=True)
 async def announce(ctx: JobContext) -> dict[str, Any]:
     payload = ctx.job.payload
     # Jobs queued before changes were grouped per window carry one change and no list.
@@ -110,7 +111,7 @@ def import_summary_text(payload: dict[str, Any]) -> str:
     )
 
 
-@job_handler(IMPORT_SUMMARY_KIND)
+@job_handler(IMPORT_SUMMARY_KIND, delivery=True)
 async def announce_import(ctx: JobContext) -> dict[str, Any]:
     return await tell_ownership_channel(ctx, import_summary_text(ctx.job.payload))
 
@@ -195,7 +196,7 @@ def _follow_up(question: _Question, areas: list[Area], requested_at: datetime) -
     }
 
 
-@job_handler(CONFIRM_KIND)
+@job_handler(CONFIRM_KIND, undelivered=owner_unreachable_hook)
 async def ask_owner(ctx: JobContext) -> dict[str, Any]:
     question = _Question.of(ctx)
     owned = await _load(ctx, question)
@@ -232,7 +233,7 @@ def _unanswered(areas: list[Area], question: _Question, requested_at: datetime) 
     return [area for area in areas if still_unanswered(area, question.owner, requested_at)]
 
 
-@job_handler(REMIND_KIND)
+@job_handler(REMIND_KIND, undelivered=owner_unreachable_hook)
 async def remind_owner(ctx: JobContext) -> dict[str, Any]:
     question = _Question.of(ctx)
     requested_at = datetime.fromisoformat(ctx.job.payload["requested_at"])
@@ -276,7 +277,7 @@ async def flag_unanswered(ctx: JobContext) -> dict[str, Any]:
 # ---- after an answer ----------------------------------------------------------------------
 
 
-@job_handler(NEW_OWNER_KIND)
+@job_handler(NEW_OWNER_KIND, undelivered=owner_unreachable_hook)
 async def welcome_new_owner(ctx: JobContext) -> dict[str, Any]:
     payload = ctx.job.payload
     return await post_once(
@@ -293,7 +294,7 @@ async def welcome_new_owner(ctx: JobContext) -> dict[str, Any]:
     )
 
 
-@job_handler(NEEDS_OWNER_KIND)
+@job_handler(NEEDS_OWNER_KIND, delivery=True)
 async def announce_needs_owner(ctx: JobContext) -> dict[str, Any]:
     payload = ctx.job.payload
     text = needs_owner_text(
@@ -346,7 +347,7 @@ async def plan_stale_reports(runtime: Runtime, now: datetime) -> None:
             )
 
 
-@job_handler(STALE_REPORT_KIND)
+@job_handler(STALE_REPORT_KIND, delivery=True)
 async def post_stale_report(ctx: JobContext) -> dict[str, Any]:
     channel = ownership_channel(ctx)
     client = await ctx.client()

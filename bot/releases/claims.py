@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.scheduler.retry import delivery_backoff
 from models import PostState, Release, ReleasePost
 from models.base import utcnow
 
@@ -20,9 +21,6 @@ POST_LEASE = timedelta(seconds=30)
 CLAIM_BATCH = 64
 # How long a post Slack cannot take right now is retried (SWITCHBOARD_DELIVERY_WINDOW_HOURS).
 DELIVERY_WINDOW = timedelta(hours=24)
-# Backoff between attempts doubles from the first up to the cap.
-FIRST_BACKOFF_SECONDS = 15
-MAX_BACKOFF_SECONDS = 900
 
 
 def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
@@ -145,10 +143,6 @@ async def renew_post_leases(
     return set(rows.scalars())
 
 
-def _backoff(attempts: int) -> float:
-    return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
-
-
 async def record_outcome(
     *,
     session: AsyncSession,
@@ -193,7 +187,7 @@ async def record_outcome(
             # The message stays as it was; the error says why the edit is missing.
             values.update(error=f"edit not applied: {error}"[:255], revision=revision, attempts=0)
     else:
-        wait = timedelta(seconds=outcome.retry_in or _backoff(claim.attempts))
+        wait = timedelta(seconds=outcome.retry_in) if outcome.retry_in else delivery_backoff(claim.attempts)
         values.update(
             state=PostState.PENDING if claim.mode == "post" else PostState.POSTED,
             error=(outcome.error or "")[:255] or None,

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.db import SessionFactory
 from bot.core.posting import post_once
 from bot.releases.claims import Outcome, PostClaim
+from bot.slack.errors import classify
 
 # Slack: "1 message per second to a specific channel".
 PER_CHANNEL_INTERVAL = 1.0
@@ -26,29 +27,6 @@ RATE_LIMIT_PATIENCE = 270.0
 # After a 429, this many posts in flight at most, until Slack has said nothing for a minute.
 CAUTIOUS_IN_FLIGHT = 4
 QUIET_AFTER_429 = 60.0
-# The channel is gone or closed to the bot, or Slack refuses the message itself: retrying will
-# not help until someone acts. (Any other refusal not in TRANSIENT_ERRORS is final too.)
-CHANNEL_ERRORS = {
-    "channel_not_found": "the channel does not exist, or it is private and Switchboard is not in it",
-    "not_in_channel": "Switchboard is not a member; invite it with `/invite @Switchboard`",
-    "is_archived": "the channel is archived",
-    "restricted_action": "a workspace setting stops Switchboard posting there",
-    "restricted_action_read_only_channel": "the channel is read-only",
-    "restricted_action_thread_only_channel": "the channel only allows posts in threads",
-    "restricted_action_non_threadable_channel": "the channel does not allow this kind of post",
-    "ekm_access_denied": "the workspace's encryption keys deny access",
-    "team_access_not_granted": "Switchboard has no access to the channel's workspace",
-    "cant_update_message": "Slack no longer lets the message be edited",
-    "message_not_found": "the message was deleted",
-    "edit_window_closed": "the workspace no longer allows editing the message",
-    "account_inactive": "Switchboard's Slack token was deactivated; reinstall the app",
-    "token_revoked": "Switchboard's Slack token was revoked; reinstall the app",
-    "invalid_auth": "Slack did not accept Switchboard's token; reinstall the app",
-    "msg_too_long": "the message is too long for Slack; shorten the notes and retry",
-    "invalid_blocks": "Slack refused the message layout; shorten or simplify the notes and retry",
-}
-# Worth another try later; everything else Slack refuses is final.
-TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 # ---- pacing ---------------------------------------------------------------------------------
@@ -121,24 +99,6 @@ def posting_client(client: AsyncWebClient) -> AsyncWebClient:
 # ---- talking to Slack ------------------------------------------------------------------------
 
 
-def _retry_after(exc: SlackApiError) -> float:
-    headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
-    value = headers.get("retry-after", "1")
-    if isinstance(value, list):
-        value = value[0] if value else "1"
-    try:
-        return max(float(value), 0.0)
-    except (TypeError, ValueError):
-        return 1.0
-
-
-def _slack_error(exc: SlackApiError) -> str:
-    data = exc.response.data
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
-    return f"http_{exc.response.status_code}"
-
-
 async def send(
     client: AsyncWebClient,
     pacer: SlackPacer,
@@ -168,20 +128,15 @@ async def send(
                 assert claim.ts is not None
                 await client.chat_update(channel=claim.channel, ts=claim.ts, text=text, blocks=blocks)
                 return Outcome("updated", ts=claim.ts)
-        except SlackApiError as exc:
-            error = _slack_error(exc)
-            if exc.response.status_code == 429 or error == "ratelimited":
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            failure = classify(exc)
+            assert failure is not None
+            if failure.rate_limited:
                 # Slack did not take the message; everyone waits, then this one tries again.
-                wait = _retry_after(exc)
+                wait = failure.retry_after or 1.0
                 pacer.hold(wait)
                 if time.monotonic() + wait < deadline:
                     continue
                 return Outcome("later", error="ratelimited", retry_in=wait)
-            if error in CHANNEL_ERRORS:
-                return Outcome("failed", error=error)
-            if exc.response.status_code >= 500 or error in TRANSIENT_ERRORS:
-                return Outcome("later", error=error)
-            return Outcome("failed", error=error)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # The post may have reached Slack; the next attempt looks before posting.
-            return Outcome("later", error=f"connection: {type(exc).__name__}")
+            # A connection error may have reached Slack; the next attempt looks before posting.
+            return Outcome("later" if failure.transient else "failed", error=failure.error)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.metrics import JOBS_FINISHED, SCHEDULER_LAG
 from bot.core.uow import unit_of_work
-from bot.scheduler import jobs
+from bot.scheduler import jobs, retry
 from bot.scheduler.heartbeat import Heartbeat, LeaseLost
 from bot.scheduler.locks import try_exclusive
 from bot.scheduler.registry import JOB_HANDLERS, PLANNERS, JobContext, SkipJob
@@ -36,10 +36,6 @@ def _load_features() -> None:
 
 # A handler still running after this long is stopped and retried, its lease alive or not.
 MAX_RUN = timedelta(hours=1)
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
 class JobRunner:
@@ -170,17 +166,10 @@ class JobRunner:
                 log.info("skipping %s %s: %s", job.kind, job.dedupe_key, exc)
             except Exception as exc:
                 log.exception("job %s %s failed (attempt %s)", job.kind, job.dedupe_key, job.attempts)
-                if job.attempts < job.max_attempts:
-                    async with unit_of_work(self.runtime.session_factory) as session:
-                        await jobs.retry_later(
-                            session=session,
-                            job_id=job.id,
-                            owner=self.owner,
-                            run_at=now + backoff(job.attempts),
-                            error=repr(exc),
-                        )
+                error = await retry.after_failure(self.runtime, job, exc, owner=self.owner, now=now)
+                if error is None:
                     return
-                status, error = JobStatus.FAILED, repr(exc)
+                status = JobStatus.FAILED
         heartbeat.release(job.id)
         async with unit_of_work(self.runtime.session_factory) as session:
             held = await jobs.finish(

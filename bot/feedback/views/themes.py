@@ -191,3 +191,49 @@ def shipped_dm(
         blocks.append(section("\n".join(lines)))
     blocks.append(context("You hear about this because you gave or logged this feedback."))
     return f"{escape_mrkdwn(theme_title)} has shipped", blocks
+
+
+@dataclass(frozen=True)
+class UnsentNotice:
+    """A ship notice that did not arrive: a DM to `user`, or a reply in the thread of `permalink`
+    in `channel`, and why (in words, and Slack's error)."""
+
+    reason: str
+    error: str
+    user: str | None = None
+    channel: str | None = None
+    permalink: str | None = None
+
+
+# Notices listed one per line; the rest are counted.
+UNSENT_LINES = 30
+
+
+def _unsent_line(notice: UnsentNotice) -> str:
+    if notice.user:
+        where = f"<@{notice.user}> (a DM)"
+    else:
+        message = f"<{notice.permalink}|this feedback>" if notice.permalink else "a feedback message"
+        where = f"The thread of {message} in <#{notice.channel}>"
+    return f"• {where}: {escape_mrkdwn(notice.reason)} (`{escape_mrkdwn(notice.error)}`)"
+
+
+def undelivered_ship_notices(
+    *, theme_title: str, total: int, unsent: Sequence[UnsentNotice]
+) -> tuple[str, list[Block]]:
+    """To whoever answers for a shipped theme: which requesters were not told, and why."""
+    count = len(unsent)
+    head = (
+        f":warning: *{escape_mrkdwn(theme_title)}* shipped, but {count} of its {total} ship notices "
+        f"did not arrive, so {'this requester has' if count == 1 else 'these requesters have'} "
+        "not heard:"
+    )
+    lines = [_unsent_line(notice) for notice in unsent[:UNSENT_LINES]]
+    if count > UNSENT_LINES:
+        lines.append(f"…and {count - UNSENT_LINES} more.")
+    footer = "Switchboard will not try again: please let them know another way."
+    blocks: list[Block] = [section(head)]
+    for start in range(0, len(lines), 10):
+        blocks.append(section("\n".join(lines[start : start + 10])))
+    blocks.append(context(footer))
+    return "\n".join([head, *lines, footer]), blocks

@@ -135,3 +135,34 @@ def pending_signoffs_section(rows: list[tuple[LaunchFunction, Launch]]) -> list[
     if len(rows) > 12:
         blocks.append(context(f"…and {len(rows) - 12} more; `/launch status <launch>` shows each launch."))
     return blocks
+
+
+def undelivered_prompts(
+    *, launch_name: str, unreached: list[tuple[str, list[str], str, str]], for_channel: bool
+) -> tuple[str, list[Block]]:
+    """To the launch owner (or its channel): whose standup prompt did not arrive, and why.
+
+    `unreached` holds (person, the functions they answer for, why in words, Slack's error).
+    """
+    count = len(unreached)
+    who = "this person" if count == 1 else f"these {count} people"
+    head = (
+        f":warning: The readiness standup prompt for *{escape_mrkdwn(launch_name)}* did not reach "
+        f"{who}, so they were not asked:"
+    )
+    lines = []
+    for user, functions, reason, error in unreached[:30]:
+        answers_for = f" ({escape_mrkdwn(', '.join(functions))})" if functions else ""
+        lines.append(f"• <@{user}>{answers_for}: {escape_mrkdwn(reason)} (`{escape_mrkdwn(error)}`)")
+    if count > 30:
+        lines.append(f"…and {count - 30} more.")
+    ask = "the launch owner" if for_channel else "you"
+    footer = (
+        f"Switchboard will not try again this run; {ask} may ask them another way. "
+        "The summary lists them as not answering."
+    )
+    blocks: list[Block] = [section(head)]
+    for start in range(0, len(lines), 10):
+        blocks.append(section("\n".join(lines[start : start + 10])))
+    blocks.append(context(footer))
+    return "\n".join([head, *lines, footer]), blocks

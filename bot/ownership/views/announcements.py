@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.core.text import escape_mrkdwn, user_mention
+from bot.core.text import and_list, escape_mrkdwn, user_mention
 from bot.slack.blocks import context, section
 
 # Changes listed one per line in a summary; the rest are counted.
@@ -45,3 +45,46 @@ def owner_changes_summary(changes: list[dict[str, Any]], total: int) -> tuple[st
         blocks.append(context(f"…and {more} more"))
         text += f"\n…and {more} more"
     return text, blocks
+
+
+# What an undelivered ownership DM was for, by its job kind's last word.
+UNREACHED_PURPOSE = {
+    "confirm": "ask {owner} whether {areas} {are} still theirs",
+    "remind": "remind {owner} to confirm whether {areas} {are} still theirs",
+    "new_owner": "tell {owner} that they now own {areas}",
+}
+
+
+def owner_unreachable(
+    *,
+    purpose: str,
+    owner: str,
+    areas: list[tuple[str, str]],
+    reason: str,
+    error: str,
+    flagged: str | None,
+    by: str | None = None,
+) -> tuple[str, list[Block]]:
+    """To OWNERSHIP_CHANNEL (or the area's channel): an owner Switchboard could not reach by DM.
+
+    `areas` holds (name, slug); `flagged` is the owner status the areas were given, if any.
+    """
+    names = and_list([f"*{escape_mrkdwn(name)}*" for name, _ in areas]) or "their areas"
+    doing = UNREACHED_PURPOSE.get(purpose, UNREACHED_PURPOSE["confirm"]).format(
+        owner=user_mention(owner), areas=names, are="is" if len(areas) == 1 else "are"
+    )
+    handed = f" (handed over by {user_mention(by)})" if by and purpose == "new_owner" else ""
+    why = f"{escape_mrkdwn(reason)} (`{escape_mrkdwn(error)}`)"
+    head = f":warning: Switchboard could not {doing}{handed}: {why}."
+    slug = areas[0][1] if areas else ""
+    lookup = f" from `/whoowns {escape_mrkdwn(slug)}`" if slug else ""
+    if flagged:
+        follow = (
+            f"The {'area is' if len(areas) == 1 else 'areas are'} now marked as having a {flagged} owner "
+            f"and listed in the weekly ownership report; someone who owns it can claim it{lookup}."
+        )
+    elif purpose == "new_owner":
+        follow = "It will not be tried again: please let them know another way."
+    else:
+        follow = f"It will not be tried again: please check with them another way, or hand it over{lookup}."
+    return f"{head}\n{follow}", [section(head), context(follow)]

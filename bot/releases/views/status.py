@@ -11,10 +11,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from bot.core.permissions import Actor, may_cancel_release, may_edit_release, may_retry_release
 from bot.core.text import and_list, channel_mention, escape_mrkdwn, plural, user_mention
 from bot.releases.releases import ON_AIR
-from bot.releases.sending import CHANNEL_ERRORS
 from bot.releases.views._common import _actor, _chunks, _time, _when, release_facts
 from bot.releases.views.ids import ReleaseId
 from bot.slack.blocks import as_dicts, context, plain, section
+from bot.slack.errors import CHANNEL_ERRORS
 from models import PostState, Release, ReleaseEvent, ReleasePost, ReleaseStatus
 
 USAGE = (
