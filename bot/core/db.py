@@ -4,8 +4,9 @@ prompt error, and the test that tells such an error from a refusal of the data."
 from __future__ import annotations
 
 import asyncio
+import weakref
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -129,6 +130,25 @@ def _raised_by_driver(traceback: TracebackType | None) -> bool:
     return False
 
 
+T = TypeVar("T")
+# A task waiting on work that runs in a task of its own (a shared cache fill): what that work waits
+# on is what the waiting task waits on.
+_WAITING_ON: weakref.WeakKeyDictionary[asyncio.Task[Any], asyncio.Task[Any]] = weakref.WeakKeyDictionary()
+
+
+async def await_shared(work: asyncio.Task[T]) -> T:
+    """`work`'s result, leaving `work` running if this waiter is cancelled (others may wait on it
+    too); meanwhile `waits_on_database` of this task looks at `work`."""
+    me = asyncio.current_task()
+    if me is not None:
+        _WAITING_ON[me] = work
+    try:
+        return await asyncio.shield(work)
+    finally:
+        if me is not None:
+            _WAITING_ON.pop(me, None)
+
+
 def waits_on_database(task: asyncio.Task[Any]) -> bool:
     """Whether the unfinished `task` is waiting on the database right now (a connection, a
     statement), rather than on anything else it awaits."""
@@ -139,7 +159,8 @@ def waits_on_database(task: asyncio.Task[Any]) -> bool:
         if frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES):
             return True
         awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-    return False
+    shared = _WAITING_ON.get(task)
+    return shared is not None and not shared.done() and waits_on_database(shared)
 
 
 def is_data_error(exc: BaseException) -> bool:

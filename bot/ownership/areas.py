@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from bot.core.db import await_shared
 from bot.core.errors import Conflict, NotFound
 from bot.ownership.index import AreaIndex, IndexedArea, SearchResult
 from bot.ownership.schema import AreaIn, AreaPatch
@@ -231,7 +231,8 @@ class AreaIndexCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, CachedDirectory] = {}
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # The check running for each workspace, if any: one at a time, in a task of its own.
+        self._checks: dict[str, asyncio.Task[CachedDirectory]] = {}
         self._expirations = 0
         _CACHES.add(self)
 
@@ -253,31 +254,44 @@ class AreaIndexCache:
     def fresh(self, team_id: str) -> CachedDirectory | None:
         """The cached directory when it needs no check now (so no session is needed), else None."""
         entry = self._entries.get(team_id)
-        if entry and (
-            time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS or self._locks[team_id].locked()
-        ):
+        if entry and (time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS or self._checking(team_id)):
             return entry
         return None
 
+    def _checking(self, team_id: str) -> bool:
+        check = self._checks.get(team_id)
+        return check is not None and not check.done()
+
     async def directory(self, *, session: AsyncSession, team_id: str) -> CachedDirectory:
+        """The workspace's directory, checked against the database when due.
+
+        The check runs in a task of its own, over its own session on `session`'s engine: a lookup
+        that gives up waiting (Slack's ack budget) leaves it running, so a large directory's first
+        read still fills the cache instead of being started over by every lookup.
+        """
         entry = self.fresh(team_id)
         if entry is not None:
             return entry
-        async with self._locks[team_id]:
-            entry = self._entries.get(team_id)
-            if entry and time.monotonic() - entry.checked_at < INDEX_RECHECK_SECONDS:
-                return entry
-            cached = entry
+        check = self._checks.get(team_id)
+        if check is None or check.done():
+            check = asyncio.ensure_future(self._check_alone(session, team_id))
+            check.add_done_callback(_checked)
+            self._checks[team_id] = check
+        return await await_shared(check)
+
+    async def _check_alone(self, session: AsyncSession, team_id: str) -> CachedDirectory:
+        cached = self._entries.get(team_id)
+        if cached is not None:
+            # Rendering ahead waits: this check is what an acknowledgement waits on.
+            cached.checking = True
+        try:
+            async with AsyncSession(session.bind, expire_on_commit=False) as own:
+                entry = await self._check(session=own, team_id=team_id, entry=cached)
+        finally:
             if cached is not None:
-                # Rendering ahead waits: this check is what an acknowledgement waits on.
-                cached.checking = True
-            try:
-                entry = await self._check(session=session, team_id=team_id, entry=cached)
-            finally:
-                if cached is not None:
-                    cached.checking = False
-            self._entries[team_id] = entry
-            return entry
+                cached.checking = False
+        self._entries[team_id] = entry
+        return entry
 
     async def _check(
         self, *, session: AsyncSession, team_id: str, entry: CachedDirectory | None
@@ -299,6 +313,12 @@ class AreaIndexCache:
         # A commit that landed while this check ran may not be in what it read.
         entry.checked_at = time.monotonic() if expirations == self._expirations else 0.0
         return entry
+
+
+def _checked(check: asyncio.Task[CachedDirectory]) -> None:
+    """A check nobody waited for to the end still has its failure logged, once."""
+    if not check.cancelled() and check.exception() is not None:
+        log.info("directory check failed: %r", check.exception())
 
 
 # A row stamped `updated_at` before the previous check may commit after it (and replicas' clocks

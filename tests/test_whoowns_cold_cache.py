@@ -1,0 +1,58 @@
+"""A directory whose first read outlasts Slack's ack budget (a large one, a slow database): the
+lookup that started the read is told it took too long, the read goes on, and the next lookup is
+answered from it, instead of every lookup starting the read over and none ever answering."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.core.runtime import Runtime
+from bot.core.uow import unit_of_work
+from bot.emulator.driver import SlackSender
+from bot.ownership import areas as area_service
+from bot.ownership.schema import AreaIn
+from bot.slack.guard import TOO_SLOW
+
+TEAM = "T0SWITCH"
+BUDGET = 0.5
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"slack_ack_budget_seconds": BUDGET}
+
+
+async def test_a_read_slower_than_the_budget_still_fills_the_cache_once(
+    slack: SlackSender, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with unit_of_work(runtime.session_factory) as session:
+        await area_service.create_area(
+            session=session, team_id=TEAM, data=AreaIn(name="Billing", owner="U0BOB")
+        )
+    runtime.area_cache.invalidate(TEAM)
+    reads: list[int] = []
+    load = area_service._load_directory
+
+    async def slow_load(**kwargs: Any) -> area_service.CachedDirectory:
+        reads.append(kwargs["version"])
+        await asyncio.sleep(BUDGET * 3)
+        return await load(**kwargs)
+
+    monkeypatch.setattr(area_service, "_load_directory", slow_load)
+
+    first = await slack.command("/whoowns", "billing")
+    assert first.status_code == 200
+    assert first.json()["text"] == TOO_SLOW
+    second = await slack.command("/whoowns", "billing")
+    assert second.json()["text"] == TOO_SLOW, "the read under way is waited on, not started again"
+
+    for _ in range(100):
+        if runtime.area_cache.fresh(TEAM) is not None:
+            break
+        await asyncio.sleep(0.05)
+    answered = await slack.command("/whoowns", "billing")
+    assert answered.json()["text"] == "Billing is owned by <@U0BOB>"
+    assert len(reads) == 1
