@@ -4,7 +4,7 @@ not be reached; an owner is never recorded as asked when the question did not ar
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,6 +33,11 @@ from tests.test_ownership_confirm import LONG_AGO, TEAM, add_area, area_named
 
 OWNERSHIP_CHANNEL = "C0OWNERS"
 KINDS = (CONFIRM_KIND, NEW_OWNER_KIND, UNREACHABLE_KIND, ANNOUNCE_KIND)
+
+
+# The daily ownership check asks once a day: these outages (up to 8 hours) start in the morning so
+# that no second day's check joins the one they follow.
+pytestmark = pytest.mark.time_machine(datetime(2026, 6, 10, 8, 0, tzinfo=UTC), tick=True)
 
 
 @pytest.fixture
