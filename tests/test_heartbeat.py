@@ -31,7 +31,9 @@ from tests.test_scheduler import Register, add_job, job_row, other_runtime, regi
 
 __all__ = ["other_runtime", "register_kind"]
 
-LEASE = timedelta(seconds=1.5)
+# Long enough that a renewal (due a third of a lease in, with a third to spare) has a second to
+# answer on a machine busy with the rest of the suite.
+LEASE = timedelta(seconds=3)
 SLOW = "test.slow"
 
 
@@ -48,7 +50,7 @@ async def test_the_heartbeat_moves_the_lease_on_while_the_handler_runs(
     seen: list[datetime] = []
 
     async def works_a_while(ctx: JobContext) -> dict[str, Any]:
-        for _ in range(6):
+        for _ in range(4):
             row = await job_row(ctx.runtime, SLOW, ctx.job.dedupe_key)
             assert row.lease_expires_at is not None
             seen.append(row.lease_expires_at)
@@ -105,13 +107,13 @@ async def test_a_handler_outliving_several_leases_finishes_once_and_no_other_run
     started = asyncio.Event()
     runs: Counter[int] = Counter()
 
-    async def takes_three_leases(ctx: JobContext) -> dict[str, Any]:
+    async def outlives_two_leases(ctx: JobContext) -> dict[str, Any]:
         runs[id(ctx.runtime)] += 1
         started.set()
-        await asyncio.sleep(3 * LEASE.total_seconds())
+        await asyncio.sleep(2.5 * LEASE.total_seconds())
         return {"done": True}
 
-    register_kind(SLOW, takes_three_leases)
+    register_kind(SLOW, outlives_two_leases)
     await add_job(runtime, "long", kind=SLOW)
     first, second = JobRunner(runtime, lease=LEASE), JobRunner(other_runtime, lease=LEASE)
     ticking = asyncio.create_task(first.tick())
@@ -136,12 +138,12 @@ async def test_a_runner_looking_at_a_later_moment_renews_in_that_moments_terms(
     started = asyncio.Event()
     runs: list[datetime] = []
 
-    async def takes_two_leases(ctx: JobContext) -> None:
+    async def outlives_its_lease(ctx: JobContext) -> None:
         runs.append(ctx.now)
         started.set()
-        await asyncio.sleep(2 * LEASE.total_seconds())
+        await asyncio.sleep(1.5 * LEASE.total_seconds())
 
-    register_kind(SLOW, takes_two_leases)
+    register_kind(SLOW, outlives_its_lease)
     await add_job(runtime, "tomorrow", kind=SLOW)
     tomorrow = utcnow() + timedelta(days=1)
     ticking = asyncio.create_task(JobRunner(runtime, lease=LEASE).tick(now=tomorrow))
