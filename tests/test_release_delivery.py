@@ -5,6 +5,7 @@ once with a retry that posts only where it failed."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -86,6 +87,49 @@ async def test_a_channel_answering_5xx_for_a_while_gets_the_release_once_and_it_
     await run_jobs()
     (report,) = reports(emulator)
     assert "posted in 2 of 2 channels" in report["text"] and "failed" not in report["text"]
+
+
+async def test_every_channel_answering_503_for_minutes_gets_the_release_once(
+    slack: SlackSender,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    api: httpx.AsyncClient,
+    run_jobs: Any,
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    """Slack answers 503 to the first five posts in each of ten channels: minutes of backing off,
+    the release `posting` all the while, then every channel has it exactly once."""
+    channels = add_channels(emulator, *(f"C0TEAM{n:02d}" for n in range(10)))
+    refused: Counter[str] = Counter()
+
+    def outage(args: dict[str, Any]) -> bool:
+        channel = str(args.get("channel"))
+        if channel not in channels or refused[channel] >= 5:
+            return False
+        refused[channel] += 1
+        return True
+
+    emulator.fail("chat.postMessage", status=503, times=10_000, when=outage)
+    started = utcnow()
+    await post_now(api, channels=channels)
+    await run_jobs()
+    assert (await release_row(runtime)).status == "posting"
+    status = (await slack.command("/release", "status 1", user=OWNER)).json()
+    assert "Posted in 0 of 10 channels; 10 still to go (10 retrying)" in rendered(status["blocks"])
+    assert "Posted in 0 of 10 channels" in status["text"]
+
+    await retry_until_settled(runtime, run_jobs, time_machine)
+
+    assert utcnow() - started >= timedelta(minutes=4), "the outage lasted minutes"
+    assert refused == dict.fromkeys(channels, 5)
+    for channel in channels:
+        assert len(emulator.calls_to("chat.postMessage", channel=channel)) == 6, channel
+        assert len(channel_posts(emulator, channel)) == 1, channel
+    assert {p.state for p in (await posts(runtime)).values()} == {"posted"}
+    assert (await release_row(runtime)).status == "posted"
+    await run_jobs()
+    (report,) = reports(emulator)
+    assert "posted in 10 of 10 channels" in report["text"] and "failed" not in report["text"]
 
 
 async def test_a_permanent_error_on_one_of_three_channels_is_partially_posted_until_retried(

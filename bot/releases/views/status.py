@@ -96,12 +96,12 @@ def _failures(failed: list[ReleasePost]) -> str:
 
 def delivery_headline(posts: list[ReleasePost]) -> str | None:
     """Where the posts stand, in one line: "Posted in 3 of 5 channels; 2 failed: …". None before
-    any channel was tried."""
+    any channel was tried (or while the first tries are under way)."""
     total = len(posts)
     posted = [p for p in posts if p.state == PostState.POSTED]
     failed = [p for p in posts if p.state == PostState.FAILED]
     waiting = [p for p in posts if p.state in (PostState.PENDING, PostState.POSTING)]
-    if not total or len(waiting) == total:
+    if not total or (len(waiting) == total and not any(p.error for p in waiting)):
         return None
     line = f"Posted in {len(posted)} of {plural(total, 'channel')}"
     if waiting:
