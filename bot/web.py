@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import generate_latest
 from pydantic import BaseModel, Field
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.api.auth import API_PREFIX
@@ -225,11 +227,7 @@ def create_app(
     async def metrics() -> Response:
         return MetricsResponse(content=generate_latest())
 
-    from bot.api.routes import api_router
-    from bot.integrations.webhooks import router as webhooks_router
-
-    app.include_router(api_router, prefix=API_PREFIX)
-    app.include_router(webhooks_router)
+    app.router.routes.extend(_included_routes())
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -239,6 +237,24 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+@functools.cache
+def _included_routes() -> tuple[BaseRoute, ...]:
+    """The admin API's and the webhooks' routers, included once per process.
+
+    FastAPI resolves an included router's routes (their dependencies and models) on the first
+    request routed through that inclusion, about 150 ms for the admin API; every app built in one
+    process (the test suite builds hundreds) shares these inclusions, so they are resolved once.
+    For the same reason an app's `dependency_overrides` do not reach them.
+    """
+    from bot.api.routes import api_router
+    from bot.integrations.webhooks import router as webhooks_router
+
+    root = APIRouter()
+    root.include_router(api_router, prefix=API_PREFIX)
+    root.include_router(webhooks_router)
+    return tuple(root.routes)
 
 
 async def _ping(runtime: Runtime) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
-from bot.analytics import api as stats_api
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from models import Area, Feedback, Theme
@@ -20,12 +17,8 @@ NOW = datetime(2025, 11, 30, 12, 0, tzinfo=UTC)
 WINDOW = {"since": "2025-10-06", "until": "2025-11-30"}
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(app: Any) -> Iterator[None]:
-    """The endpoint's one clock reads a fixed time, so no answer depends on the day tests run."""
-    app.dependency_overrides[stats_api.current_time] = lambda: NOW
-    yield
-    app.dependency_overrides.pop(stats_api.current_time, None)
+# The endpoint's one clock reads this time, so no answer depends on the day tests run.
+pytestmark = pytest.mark.time_machine(NOW, tick=False)
 
 
 def at(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
