@@ -313,3 +313,35 @@ async def test_reload_keeps_what_was_derived_from_unchanged_areas_only(
     assert before.retired and after.retired and not latest.retired
     assert latest.memos[billing_id]["card"] is card  # the reloads did not render Billing again
     assert stale == ["U0DAVE"] and latest.memo(search_id, "card", owners) == ["U0CAROL"]
+
+
+def with_areas(*extra: tuple[str, str]) -> AreaIndex:
+    """`large_index`'s areas and these (name, description), so that lookups take the word path."""
+    base = large_index()
+    areas = list(base.areas.values())
+    for n, (name, description) in enumerate(extra, start=len(areas)):
+        slug = "-".join(name.lower().replace("(", "").replace(")", "").split())
+        areas.append(IndexedArea(id=n, slug=slug, name=name, keys=(name, slug), description=description))
+    index = AreaIndex.build(areas)
+    assert len(index.key_texts) > SCAN_ALL_KEYS
+    return index
+
+
+@pytest.mark.parametrize("query", ["billing eu", "Billing (EU)", "billing-eu", "billing  ( eu )"])
+def test_punctuation_and_spacing_in_names_and_queries_read_alike(query: str) -> None:
+    index = with_areas(("Billing (EU)", ""), ("Billing (US)", ""))
+    result = index.search(query)
+    assert (result.kind, [m.name for m in result.matches]) == (MatchKind.CONFIDENT, ["Billing (EU)"])
+
+
+def test_a_description_still_finds_an_area_whose_name_says_nothing_of_it() -> None:
+    index = with_areas(("Kalomi ledger", "Chargeback disputes raised by card networks."))
+    result = index.search("chargeback disputes")
+    assert result.matches and result.matches[0].name == "Kalomi ledger"
+    assert 0 < result.matches[0].score <= 80  # a description counts at most 0.8 of a name
+
+
+def test_a_name_matching_well_is_not_outscored_by_descriptions() -> None:
+    index = with_areas(("Chargebacks", ""), ("Kalomi ledger", "Chargebacks."))
+    result = index.search("chargebacks")
+    assert (result.kind, [m.name for m in result.matches]) == (MatchKind.CONFIDENT, ["Chargebacks"])

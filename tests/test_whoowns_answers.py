@@ -299,3 +299,10 @@ def test_the_acknowledged_json_is_the_blocks_of_the_question(query: str) -> None
     for choices in (ambiguous(query, areas), did_you_mean(query, areas[0]), not_found(query, areas)):
         assert choice_json(query, choices) == as_dicts(choice_blocks(query, choices))
     assert not_found(query, []).picks == []
+
+
+@pytest.mark.parametrize("text", ["Billing", "*Billing* &lt;x&gt; :warning:", "é" * 3500])
+def test_a_questions_section_is_the_same_json_block_kit_makes(text: str) -> None:
+    from bot.slack.blocks import section, section_json
+
+    assert section_json(text) == section(text).to_dict()

@@ -20,6 +20,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
@@ -32,6 +33,8 @@ PLAUSIBLE = 60.0
 MARGIN = 8.0
 # Below this nothing is worth offering even as a "closest name".
 CLOSEST = 40.0
+# A description matching the query as well as a name would counts this much of a name's score.
+DESCRIPTION_SCORE = 0.8
 _TOKEN = re.compile(r"[a-z0-9]+")
 _FILLER = re.compile(r"^(the|a|an|our|my)\s+|\s+(area|team|service|feature)$")
 # Longer queries are cut here (a name is at most 200 characters), and only this many words count.
@@ -92,7 +95,9 @@ class SearchResult:
 
 
 def normalize(query: str) -> str:
-    text = utils.default_process(query)
+    """Lower case, punctuation as spaces, one space between words ("Billing (EU)" and
+    "billing-eu" read alike), leading and trailing filler words dropped."""
+    text = " ".join(utils.default_process(query).split())
     return _FILLER.sub("", text).strip()
 
 
@@ -189,10 +194,15 @@ class AreaIndex:
     def _candidates(self, text: str) -> set[int]:
         """Areas worth scoring precisely: the best word matches, plus a full scan when cheap."""
         weights = self._word_weights(text)
-        ranked = heapq.nsmallest(
-            WORD_CANDIDATES, weights, key=lambda area_id: (-weights[area_id], self.rank[area_id])
-        )
-        found = set(ranked)
+
+        def best_first(area_id: int) -> tuple[float, int]:
+            return -weights[area_id], self.rank[area_id]
+
+        # The same choice either way; a heap pays only over many more areas than it keeps.
+        if len(weights) <= 4 * WORD_CANDIDATES:
+            found = set(sorted(weights, key=best_first)[:WORD_CANDIDATES])
+        else:
+            found = set(heapq.nsmallest(WORD_CANDIDATES, weights, key=best_first))
         if len(self.key_texts) <= SCAN_ALL_KEYS:
             shortlist = process.extract(
                 text, self.key_texts, scorer=fuzz.QRatio, processor=None, limit=40, score_cutoff=40
@@ -242,17 +252,26 @@ class AreaIndex:
                 pool.update(self.heads.get(word) or islice(self.postings[word], WORD_CANDIDATES))
         if not total and len(common) >= 2:
             # No rare word to narrow it down: the areas the two rarest common words share.
-            first, second = (self._areas_of(near) for near in common[:2])
-            pool.update(islice(first & second, COMMON_OVERLAP))
+            pool.update(islice(self._shared_areas(*common[:2]), COMMON_OVERLAP))
         for near in common:
-            factors = [(self.postings[word], near[word] * self.rarity[word]) for word in near]
-            for area_id in pool:
-                score = max(factor * hits.get(area_id, 0.0) for hits, factor in factors)
-                if score:
-                    total[area_id] += score
+            best: dict[int, float] = {}
+            for word, closeness in near.items():
+                hits, factor = self.postings[word], closeness * self.rarity[word]
+                for area_id in pool:
+                    weight = hits.get(area_id)
+                    if weight is not None and factor * weight > best.get(area_id, 0.0):
+                        best[area_id] = factor * weight
+            for area_id, score in best.items():
+                total[area_id] += score
         return total
 
-    def _areas_of(self, near: dict[str, float]) -> set[int]:
+    def _shared_areas(self, first: dict[str, float], second: dict[str, float]) -> AbstractSet[int]:
+        """Areas having a word of `first` and a word of `second`."""
+        return self._areas_of(first) & self._areas_of(second)
+
+    def _areas_of(self, near: dict[str, float]) -> AbstractSet[int]:
+        if len(near) == 1:
+            return self.postings[next(iter(near))].keys()
         return set().union(*(self.postings[word].keys() for word in near))
 
     def _best_per_area(self, near: dict[str, float]) -> dict[int, float]:
@@ -320,22 +339,34 @@ class AreaIndex:
         return {candidate: FUZZY_WORD_WEIGHT * score / 100 for candidate, score, _ in hits}
 
     def _score(self, text: str, candidates: set[int]) -> dict[int, float]:
+        """Each candidate's best score over its keys and (discounted) its description.
+
+        A score below CLOSEST is never shown nor decides a margin (a confident best is at least
+        CONFIDENT), so it counts as 0; and a description, at most DESCRIPTION_SCORE of a key, is
+        scored only for the areas whose keys scored below what it could reach.
+        """
         # Every candidate's keys and descriptions scored in one call each: a call per key from
         # Python costs as much again as the scoring itself.
         ids = list(candidates)
         owners = [area_id for area_id in ids for _ in self.area_keys[area_id]]
         keys = [key for area_id in ids for key in self.area_keys[area_id]]
         scores = dict.fromkeys(ids, 0.0)
-        for _, score, i in process.extract(text, keys, scorer=fuzz.WRatio, processor=None, limit=None):
+        for _, score, i in process.extract(
+            text, keys, scorer=fuzz.WRatio, processor=None, limit=None, score_cutoff=CLOSEST
+        ):
             if score > scores[owners[i]]:
                 scores[owners[i]] = score
-        described = [area_id for area_id in ids if self.descriptions[area_id]]
+        ceiling = 100 * DESCRIPTION_SCORE
+        described = [area_id for area_id in ids if self.descriptions[area_id] and scores[area_id] < ceiling]
+        if not described:
+            return scores
         descriptions = [self.descriptions[area_id] for area_id in described]
+        floor = max(CLOSEST, min(scores[area_id] for area_id in described)) / DESCRIPTION_SCORE
         for _, score, i in process.extract(
-            text, descriptions, scorer=fuzz.token_set_ratio, processor=None, limit=None
+            text, descriptions, scorer=fuzz.token_set_ratio, processor=None, limit=None, score_cutoff=floor
         ):
-            if score * 0.8 > scores[described[i]]:
-                scores[described[i]] = score * 0.8
+            if score * DESCRIPTION_SCORE > scores[described[i]]:
+                scores[described[i]] = score * DESCRIPTION_SCORE
         return scores
 
     def _match(self, area_id: int, score: float) -> Match:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -60,24 +61,39 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
         oauth_settings=oauth_settings(runtime) if settings.oauth_mode else None,
         request_verification_enabled=signing_secret is not None,
     )
-    app.use(_inject_runtime(runtime))
-    app.use(_drop_retried_events)
-    app.use(_bound_input)
+    app.use(RequestPreparation(runtime))
     app.error(_show_error)
     register_all(app)
     return app
 
 
-def _inject_runtime(runtime: Runtime) -> Callable[..., Awaitable[Any]]:
-    async def inject_runtime(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
-        context["session_factory"] = runtime.session_factory
-        context["settings"] = runtime.settings
-        context["area_cache"] = runtime.area_cache
-        context["runtime"] = runtime
-        start_ack_clock(context)
-        return await next()
+class RequestPreparation(AsyncMiddleware):
+    """Switchboard's one middleware, before any listener: the runtime goes into the request's
+    context and its ack budget starts; an event Slack re-sends is dropped; text a person sent is
+    held to Slack's limits.
 
-    return inject_runtime
+    A middleware object rather than a function: Bolt hands it the request as it is, where a
+    function's arguments are looked up for it on every request.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        context, body = req.context, req.body
+        context["session_factory"] = self.runtime.session_factory
+        context["settings"] = self.runtime.settings
+        context["area_cache"] = self.runtime.area_cache
+        context["runtime"] = self.runtime
+        start_ack_clock(context)
+        answered = await _drop_retried_events(body, req, context)
+        if answered is None:
+            answered = await _bound_input(body, context)
+        if answered is not None:
+            return answered
+        return await next()
 
 
 async def _claim_event(context: AsyncBoltContext, event_id: str) -> bool:
@@ -86,11 +102,8 @@ async def _claim_event(context: AsyncBoltContext, event_id: str) -> bool:
 
 
 async def _drop_retried_events(
-    body: dict[str, Any],
-    request: AsyncBoltRequest,
-    context: AsyncBoltContext,
-    next: Callable[[], Awaitable[Any]],
-) -> Any:
+    body: dict[str, Any], request: AsyncBoltRequest, context: AsyncBoltContext
+) -> BoltResponse | None:
     """Slack re-sends an event it thinks we missed; only the first delivery does anything.
 
     When the database cannot record the event within the ack budget, the event is not taken:
@@ -116,18 +129,13 @@ async def _drop_retried_events(
         if not first:
             log.info("dropping repeated delivery of event %s", event_id)
             return BoltResponse(status=200, body="")
-    return await next()
+    return None
 
 
-async def _bound_input(
-    body: dict[str, Any],
-    ack: AsyncAck,
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    next: Callable[[], Awaitable[Any]],
-) -> Any:
+async def _bound_input(body: dict[str, Any], context: AsyncBoltContext) -> BoltResponse | None:
     """Text a person sent is cleaned of control characters and held to Slack's limits before any
-    listener sees it; over a limit, they are told so where they are and nothing else runs."""
+    listener sees it; over a limit, they are told so where they are, and this is the answer."""
+    ack: AsyncAck = context.ack
     kind = body.get("type")
     if "command" in body:
         too_long = limits.check_command(body)
@@ -142,9 +150,9 @@ async def _bound_input(
         too_long = limits.check_message(message) if isinstance(message, dict) else None
         if too_long is not None:
             await ack()
-            await _tell_too_long(client, body, context, too_long)
+            await _tell_too_long(context.client, body, context, too_long)
             return BoltResponse(status=200, body="")
-    return await next()
+    return None
 
 
 async def _tell_too_long(

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
-from slack_bolt.kwargs_injection.async_utils import build_async_required_kwargs
 from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_arg_names_of_callable
 
@@ -47,6 +46,7 @@ ACK_BUDGET_SECONDS = 2.0
 # Where the request's ack budget ends (event-loop time): set as the request reaches Switchboard's
 # own middleware, so that the middleware's database work and the listener share the one budget.
 ACK_DEADLINE = "ack_deadline"
+_UNSET = object()
 # Listeners (and middleware work) abandoned at the budget, kept referenced while they roll back.
 _abandoned: set[asyncio.Task[Any]] = set()
 
@@ -206,19 +206,23 @@ def _abandon(work: asyncio.Task[Any]) -> None:
     work.add_done_callback(done)
 
 
+def _listener_kwargs(arg_names: Sequence[str], args: AsyncArgs) -> dict[str, Any]:
+    """What Bolt would pass a listener taking `arg_names`, read off the arguments it has already
+    built for `guarded`: the ones it names (`ack`, `body`, `client`, …), else the context's keys."""
+    kwargs = {}
+    for name in arg_names:
+        value = getattr(args, name, _UNSET)
+        kwargs[name] = args.context.get(name) if value is _UNSET else value
+    return kwargs
+
+
 def guard_listener(listener: Listener) -> Listener:
     """`listener`, acked within the ack budget and with every failure told to the person."""
     arg_names = get_arg_names_of_callable(listener)
 
     async def guarded(args: AsyncArgs) -> BoltResponse | None:
         ack, body, context = args.ack, args.body, args.context
-        kwargs = build_async_required_kwargs(
-            logger=args.logger,
-            required_arg_names=list(arg_names),
-            request=args.request,
-            response=args.response,
-            this_func=listener,
-        )
+        kwargs = _listener_kwargs(arg_names, args)
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if "ack" in kwargs:
             kwargs["ack"] = _SignallingAck(ack, acked)

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.text import and_list, channel_mention, escape_mrkdwn, strip_broadcasts, user_mention
-from bot.slack.blocks import context, plain, section, slack_date, text_input
+from bot.slack.blocks import context, plain, section, section_json, slack_date, text_input
 from models import Area, AreaKind, OwnerStatus
 
 
@@ -257,7 +257,7 @@ def choice_json(
     buttons = [pick_json(area) for area in choices.picks]
     if choices.add_label is not None:
         buttons.append(_add_button(query, choices.add_label).to_dict())
-    return [section(choices.text).to_dict(), {**_ACTIONS_JSON, "elements": buttons}]
+    return [section_json(choices.text), {**_ACTIONS_JSON, "elements": buttons}]
 
 
 def usage() -> list[Block]:
