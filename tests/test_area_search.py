@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncMappingResult
 
 from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
@@ -345,3 +346,46 @@ def test_a_name_matching_well_is_not_outscored_by_descriptions() -> None:
     index = with_areas(("Chargebacks", ""), ("Kalomi ledger", "Chargebacks."))
     result = index.search("chargebacks")
     assert (result.kind, [m.name for m in result.matches]) == (MatchKind.CONFIDENT, ["Chargebacks"])
+
+
+async def test_a_directory_is_read_a_slice_at_a_time_with_the_event_loop_free_between(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with unit_of_work(runtime.session_factory) as session:
+        for n in range(150):
+            await area_service.create_area(
+                session=session, team_id=TEAM, data=AreaIn(name=f"Area {n}", owner="U0BOB")
+            )
+    # Slices larger than what asyncpg fetches ahead (50 rows), so that each one is awaited.
+    monkeypatch.setattr(area_service, "LOAD_SLICE_ROWS", 60)
+    turns, seen_at_each_slice = 0, []
+    streamed = AsyncMappingResult.partitions
+
+    def watched(result: AsyncMappingResult, size: int | None = None) -> AsyncIterator[Any]:
+        async def slices() -> AsyncIterator[Any]:
+            async for rows in streamed(result, size):
+                seen_at_each_slice.append((len(rows), turns))
+                yield rows
+
+        return slices()
+
+    monkeypatch.setattr(AsyncMappingResult, "partitions", watched)
+    runtime.area_cache.invalidate(TEAM)
+    loading = True
+
+    async def other_work() -> None:
+        nonlocal turns
+        while loading:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.ensure_future(other_work())
+    async with unit_of_work(runtime.session_factory) as session:
+        directory = await runtime.area_cache.directory(session=session, team_id=TEAM)
+    loading = False
+    await other
+    assert len(directory.rows) == 150
+    assert [size for size, _ in seen_at_each_slice] == [60, 60, 30]
+    # Other work ran before each slice arrived.
+    at = [seen for _, seen in seen_at_each_slice]
+    assert all(later > earlier for earlier, later in itertools.pairwise(at)), at

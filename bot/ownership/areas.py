@@ -33,6 +33,8 @@ INDEX_RECHECK_SECONDS = 1.0
 # acknowledgements arriving meanwhile wait at most one slice, with as long a pause after each:
 # a busy loop would starve threads needing the GIL (aiosqlite takes it once per row it reads).
 PREPARE_SLICE_SECONDS = 0.002
+# A directory is read this many rows at a time, the event loop free between them.
+LOAD_SLICE_ROWS = 1000
 # From this many areas the index is built in a worker thread (small ones take under a millisecond).
 INDEX_IN_THREAD_AREAS = 500
 
@@ -332,8 +334,16 @@ _CACHES: weakref.WeakSet[AreaIndexCache] = weakref.WeakSet()
 
 async def _load_directory(*, session: AsyncSession, team_id: str, version: int) -> CachedDirectory:
     read_at = utcnow()
-    result = await session.execute(select(*Area.__table__.columns).where(Area.team_id == team_id))
-    rows = {row["id"]: dict(row) for row in result.mappings()}
+    # Streamed a slice at a time: converting 100,000 rows at once would hold the event loop for
+    # seconds, past the ack budget of every lookup waiting meanwhile.
+    result = await session.stream(
+        select(*Area.__table__.columns)
+        .where(Area.team_id == team_id)
+        .execution_options(yield_per=LOAD_SLICE_ROWS)
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    async for partition in result.mappings().partitions():
+        rows.update((row["id"], dict(row)) for row in partition)
     return CachedDirectory(version=version, rows=rows, index=await _index_off_loop(rows), read_at=read_at)
 
 
