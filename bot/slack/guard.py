@@ -209,9 +209,9 @@ def _abandon(work: asyncio.Task[Any]) -> None:
 def _listener_kwargs(arg_names: Sequence[str], args: AsyncArgs) -> dict[str, Any]:
     """What Bolt would pass a listener taking `arg_names`, read off the arguments it has already
     built for `guarded`: the ones it names (`ack`, `body`, `client`, …), else the context's keys."""
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name in arg_names:
-        value = getattr(args, name, _UNSET)
+        value = args if name == "args" else getattr(args, name, _UNSET)
         kwargs[name] = args.context.get(name) if value is _UNSET else value
     return kwargs
 
