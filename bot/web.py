@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # /readyz promises its answer within 2 s, however silent the database.
 READINESS_TIMEOUT_SECONDS = 1.5
+# How long a starting web process waits for its large directories (see read_directories_ahead).
+READ_AHEAD_SECONDS = 30.0
 
 
 class MetricsResponse(Response):
@@ -114,6 +116,28 @@ async def start(runtime: Runtime, *, scheduler: bool) -> None:
         await runtime.scheduler.start()
 
 
+async def read_directories_ahead(runtime: Runtime) -> None:
+    """Large ownership directories are read before the first request is taken, so that a replica
+    starting (say, in a rolling deploy) is ready to answer `/whoowns` once it answers at all.
+
+    A read that outlasts READ_AHEAD_SECONDS goes on in the background; a database that fails it
+    only leaves the first lookups to read it themselves.
+    """
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(READ_AHEAD_SECONDS), runtime.session_factory() as session:
+            teams = await runtime.area_cache.read_ahead(session=session)
+    except TimeoutError:
+        log.warning(
+            "the ownership directory is still being read after %.0fs; serving meanwhile", READ_AHEAD_SECONDS
+        )
+    except Exception as exc:
+        log.warning("could not read the ownership directory ahead: %r", exc)
+    else:
+        if teams:
+            log.info("read %d ownership directories in %.1fs", len(teams), time.monotonic() - started)
+
+
 def create_app(
     settings: Settings | None = None, *, manage_schema: bool = True, scheduler: bool = True
 ) -> FastAPI:
@@ -132,6 +156,7 @@ def create_app(
         try:
             await seal_stored_installations(runtime)
             await start(runtime, scheduler=scheduler)
+            await read_directories_ahead(runtime)
             assert runtime.bolt is not None
             app.state.slack_handler = AsyncSlackRequestHandler(runtime.bolt)
             if resolved.socket_mode and resolved.slack_app_token:

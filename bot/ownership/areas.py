@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,9 @@ PREPARE_SLICE_SECONDS = 0.002
 LOAD_SLICE_ROWS = 1000
 # From this many areas the index is built in a worker thread (small ones take under a millisecond).
 INDEX_IN_THREAD_AREAS = 500
+# A workspace with at least this many areas has its directory read as the web process starts:
+# its first read takes seconds at tens of thousands of areas, longer than a lookup can wait.
+READ_AHEAD_AREAS = 2000
 
 T = TypeVar("T")
 
@@ -249,6 +252,17 @@ class AreaIndexCache:
         for team_id, entry in self._entries.items():
             if None in team_ids or team_id in team_ids:
                 entry.checked_at = 0.0
+
+    async def read_ahead(self, *, session: AsyncSession) -> list[str]:
+        """Read every workspace's directory of READ_AHEAD_AREAS areas or more; their ids."""
+        teams = list(
+            await session.scalars(
+                select(Area.team_id).group_by(Area.team_id).having(func.count() >= READ_AHEAD_AREAS)
+            )
+        )
+        for team_id in teams:
+            await self.directory(session=session, team_id=team_id)
+        return teams
 
     async def get(self, *, session: AsyncSession, team_id: str) -> AreaIndex:
         return (await self.directory(session=session, team_id=team_id)).index
