@@ -18,6 +18,7 @@ from bot.core.uow import slack_unit_of_work
 from bot.ownership import areas as area_service
 from bot.ownership import confirmation as ownership_service
 from bot.ownership.announcements import announce_owner_change
+from bot.ownership.cache import CachedDirectory, search_directory
 from bot.ownership.index import MatchKind, SearchResult
 from bot.ownership.schema import AreaIn
 from bot.ownership.views.whoowns import (
@@ -69,9 +70,9 @@ async def answer(
 
 
 def render_answer(
-    directory: area_service.CachedDirectory, query: str, *, shareable: bool = True
+    directory: CachedDirectory, query: str, *, shareable: bool = True
 ) -> tuple[str, list[Block]]:
-    result, found = area_service.search_directory(directory=directory, query=query)
+    result, found = search_directory(directory=directory, query=query)
     return _answer_blocks(result, found, query, shareable=shareable)
 
 
@@ -99,9 +100,7 @@ def card_json(area: Area) -> tuple[str, tuple[dict[str, Any], ...]]:
     return text, tuple(as_dicts(blocks))
 
 
-def command_answer(
-    directory: area_service.CachedDirectory, query: str
-) -> tuple[str, Sequence[dict[str, Any]]]:
+def command_answer(directory: CachedDirectory, query: str) -> tuple[str, Sequence[dict[str, Any]]]:
     """`render_answer` as Slack's JSON. Serialising Block Kit validates every object, which costs
     more than the search: a confident answer's card is serialised once per version of the area."""
     result = directory.index.search(query)

@@ -17,6 +17,7 @@ from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.ownership import areas as area_service
+from bot.ownership import cache as directory_cache
 from bot.ownership.index import SCAN_ALL_KEYS, WORD_CANDIDATES, AreaIndex, IndexedArea, MatchKind
 from bot.ownership.schema import AreaIn, AreaPatch
 from models import Area
@@ -196,7 +197,7 @@ async def billing(runtime: Runtime) -> None:
 def age_cache(runtime: Runtime) -> None:
     """As if INDEX_RECHECK_SECONDS had passed since the last check."""
     for entry in runtime.area_cache._entries.values():
-        entry.checked_at -= area_service.INDEX_RECHECK_SECONDS
+        entry.checked_at -= directory_cache.INDEX_RECHECK_SECONDS
 
 
 async def test_repeated_lookup_asks_the_database_nothing(
@@ -260,9 +261,9 @@ async def test_rename_by_another_replica_is_found_under_its_new_name(
 
 
 async def test_concurrent_cold_lookups_read_the_directory_once(runtime: Runtime, billing: None) -> None:
-    cache = area_service.AreaIndexCache()
+    cache = directory_cache.AreaIndexCache()
 
-    async def lookup() -> area_service.CachedDirectory:
+    async def lookup() -> directory_cache.CachedDirectory:
         async with unit_of_work(runtime.session_factory) as session:
             return await cache.directory(session=session, team_id=TEAM)
 
@@ -276,7 +277,7 @@ async def test_concurrent_cold_lookups_read_the_directory_once(runtime: Runtime,
 async def test_snapshots_are_detached_copies(runtime: Runtime, billing: None) -> None:
     async with unit_of_work(runtime.session_factory) as session:
         directory = await runtime.area_cache.directory(session=session, team_id=TEAM)
-    result, found = area_service.search_directory(directory=directory, query="billing")
+    result, found = directory_cache.search_directory(directory=directory, query="billing")
 
     assert result.kind == MatchKind.CONFIDENT
     (area,) = found
@@ -291,7 +292,7 @@ async def test_reload_keeps_what_was_derived_from_unchanged_areas_only(
     def owners(area: Area) -> list[str | None]:
         return [area.owner]
 
-    async def read() -> area_service.CachedDirectory:
+    async def read() -> directory_cache.CachedDirectory:
         async with unit_of_work(runtime.session_factory) as session:
             return await runtime.area_cache.directory(session=session, team_id=TEAM)
 
@@ -357,7 +358,7 @@ async def test_a_directory_is_read_a_slice_at_a_time_with_the_event_loop_free_be
                 session=session, team_id=TEAM, data=AreaIn(name=f"Area {n}", owner="U0BOB")
             )
     # Slices larger than what asyncpg fetches ahead (50 rows), so that each one is awaited.
-    monkeypatch.setattr(area_service, "LOAD_SLICE_ROWS", 60)
+    monkeypatch.setattr(directory_cache, "LOAD_SLICE_ROWS", 60)
     turns, seen_at_each_slice = 0, []
     streamed = AsyncMappingResult.partitions
 

@@ -14,6 +14,7 @@ from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.emulator.server import SlackEmulator
 from bot.ownership import areas as area_service
+from bot.ownership import cache as directory_cache
 from bot.ownership.schema import AreaIn, AreaPatch
 from bot.ownership.views.whoowns import area_card, area_card_text
 from bot.slack.blocks import as_dicts
@@ -236,7 +237,7 @@ async def test_write_on_another_replica_shows_once_the_directory_version_is_chec
 
     stale = await slack.command("/whoowns", "billing")
     for entry in runtime.area_cache._entries.values():
-        entry.checked_at -= area_service.INDEX_RECHECK_SECONDS
+        entry.checked_at -= directory_cache.INDEX_RECHECK_SECONDS
     fresh = await slack.command("/whoowns", "billing")
 
     assert "<@U0BOB>" in block_text(stale.json()["blocks"])

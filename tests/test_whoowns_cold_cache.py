@@ -13,6 +13,7 @@ from bot.core.runtime import Runtime
 from bot.core.uow import unit_of_work
 from bot.emulator.driver import SlackSender
 from bot.ownership import areas as area_service
+from bot.ownership import cache as directory_cache
 from bot.ownership.schema import AreaIn
 from bot.slack.guard import TOO_SLOW
 
@@ -34,14 +35,14 @@ async def test_a_read_slower_than_the_budget_still_fills_the_cache_once(
         )
     runtime.area_cache.invalidate(TEAM)
     reads: list[int] = []
-    load = area_service._load_directory
+    load = directory_cache._load_directory
 
-    async def slow_load(**kwargs: Any) -> area_service.CachedDirectory:
+    async def slow_load(**kwargs: Any) -> directory_cache.CachedDirectory:
         reads.append(kwargs["version"])
         await asyncio.sleep(BUDGET * 3)
         return await load(**kwargs)
 
-    monkeypatch.setattr(area_service, "_load_directory", slow_load)
+    monkeypatch.setattr(directory_cache, "_load_directory", slow_load)
 
     first = await slack.command("/whoowns", "billing")
     assert first.status_code == 200
@@ -63,7 +64,7 @@ async def test_a_large_directory_is_read_as_the_app_starts_and_the_first_lookup_
 ) -> None:
     from bot.web import create_app
 
-    monkeypatch.setattr(area_service, "READ_AHEAD_AREAS", 3)
+    monkeypatch.setattr(directory_cache, "READ_AHEAD_AREAS", 3)
     async with unit_of_work(runtime.session_factory) as session:
         for name in ("Billing", "Bulk export", "Search"):
             await area_service.create_area(
@@ -89,7 +90,7 @@ async def test_a_database_failing_the_read_ahead_leaves_the_app_to_start_and_rea
     async def refused(self: Any, *, session: Any) -> list[str]:
         raise ConnectionRefusedError("database away")
 
-    monkeypatch.setattr(area_service.AreaIndexCache, "read_ahead", refused)
+    monkeypatch.setattr(directory_cache.AreaIndexCache, "read_ahead", refused)
     starting = create_app(settings, manage_schema=False, scheduler=False)
     async with starting.router.lifespan_context(starting):
         assert starting.state.runtime.area_cache.fresh(TEAM) is None
@@ -101,19 +102,19 @@ async def test_a_read_ahead_outlasting_its_wait_goes_on_while_the_app_serves(
 ) -> None:
     from bot import web
 
-    monkeypatch.setattr(area_service, "READ_AHEAD_AREAS", 1)
+    monkeypatch.setattr(directory_cache, "READ_AHEAD_AREAS", 1)
     monkeypatch.setattr(web, "READ_AHEAD_SECONDS", 0.2)
     async with unit_of_work(runtime.session_factory) as session:
         await area_service.create_area(
             session=session, team_id=TEAM, data=AreaIn(name="Billing", owner="U0BOB")
         )
-    load = area_service._load_directory
+    load = directory_cache._load_directory
 
-    async def slow_load(**kwargs: Any) -> area_service.CachedDirectory:
+    async def slow_load(**kwargs: Any) -> directory_cache.CachedDirectory:
         await asyncio.sleep(1.0)
         return await load(**kwargs)
 
-    monkeypatch.setattr(area_service, "_load_directory", slow_load)
+    monkeypatch.setattr(directory_cache, "_load_directory", slow_load)
     starting = web.create_app(settings, manage_schema=False, scheduler=False)
     async with starting.router.lifespan_context(starting):
         cache = starting.state.runtime.area_cache

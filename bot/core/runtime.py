@@ -14,7 +14,7 @@ from bot.core.db import SessionFactory, create_engine, create_session_factory
 from bot.core.permissions import Admins
 from bot.core.secrets import UndecryptableSecret, cipher_for, reveal
 from bot.core.settings import Settings
-from bot.ownership.areas import AreaIndexCache
+from bot.ownership.cache import AreaIndexCache
 from bot.slack.client import create_http_session, create_web_client
 from models import Installation
 

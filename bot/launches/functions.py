@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import NotFound, UserError
 from bot.core.text import escape_mrkdwn
 from bot.launches.schema import FunctionIn, FunctionPatch
-from bot.ownership.areas import AreaIndexCache
+from bot.ownership.cache import AreaIndexCache
 from bot.ownership.index import AreaIndex, MatchKind, normalize
 from models import Area
 from models.base import utcnow

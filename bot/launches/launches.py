@@ -16,7 +16,7 @@ from bot.launches import calendar
 from bot.launches.functions import functions_of, guess_owners, template_functions
 from bot.launches.readiness import Trend, readiness_score, trend
 from bot.launches.schema import FunctionIn, LaunchIn, LaunchPatch
-from bot.ownership.areas import AreaIndexCache
+from bot.ownership.cache import AreaIndexCache
 from models.base import utcnow
 from models.launch import (
     Launch,
