@@ -252,34 +252,28 @@ class AreaIndex:
                 pool.update(self.heads.get(word) or islice(self.postings[word], WORD_CANDIDATES))
         if not total and len(common) >= 2:
             # No rare word to narrow it down: the areas the two rarest common words share.
-            pool.update(islice(self._shared_areas(*common[:2]), COMMON_OVERLAP))
+            first, second = (self._areas_of(near) for near in common[:2])
+            pool.update(islice(first & second, COMMON_OVERLAP))
         for near in common:
-            best: dict[int, float] = {}
-            for word, closeness in near.items():
-                hits, factor = self.postings[word], closeness * self.rarity[word]
-                for area_id in pool:
-                    weight = hits.get(area_id)
-                    if weight is not None and factor * weight > best.get(area_id, 0.0):
-                        best[area_id] = factor * weight
-            for area_id, score in best.items():
+            for area_id, score in self._best_per_area(near, among=pool).items():
                 total[area_id] += score
         return total
-
-    def _shared_areas(self, first: dict[str, float], second: dict[str, float]) -> AbstractSet[int]:
-        """Areas having a word of `first` and a word of `second`."""
-        return self._areas_of(first) & self._areas_of(second)
 
     def _areas_of(self, near: dict[str, float]) -> AbstractSet[int]:
         if len(near) == 1:
             return self.postings[next(iter(near))].keys()
         return set().union(*(self.postings[word].keys() for word in near))
 
-    def _best_per_area(self, near: dict[str, float]) -> dict[int, float]:
-        """Several directory words may match one query word: each area counts its best only."""
+    def _best_per_area(self, near: dict[str, float], *, among: set[int] | None = None) -> dict[int, float]:
+        """Several directory words may match one query word: each area counts its best only.
+
+        With `among`, only those areas are weighed: a common word's postings are looked up for
+        them rather than walked whole."""
         best: dict[int, float] = {}
         for word, closeness in near.items():
-            factor = closeness * self.rarity[word]
-            for area_id, weight in self.postings[word].items():
+            factor, hits = closeness * self.rarity[word], self.postings[word]
+            weighed = hits.items() if among is None else [(a, hits[a]) for a in among if a in hits]
+            for area_id, weight in weighed:
                 score = factor * weight
                 if score > best.get(area_id, 0.0):
                     best[area_id] = score
